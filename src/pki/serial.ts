@@ -1,0 +1,11 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A 128-bit random serial as lowercase hex. The top bit is cleared so the DER INTEGER is
+ * positive, and the first byte is non-zero so the value keeps all 16 bytes.
+ */
+export function randomSerialHex(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}

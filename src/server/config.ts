@@ -1,0 +1,100 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, durationSchema, parseConfig, parseHostPort, readYamlFile } from '../common/config-file.js';
+import { logLevels, type LogLevel } from '../common/logger.js';
+import { keyAlgorithms } from '../pki/keys.js';
+
+const trustDomainPattern = /^[a-z0-9._-]+$/;
+
+const serverConfigSchema = z.strictObject({
+  trust_domain: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(255, 'must be at most 255 bytes (SPIFFE ID-15)')
+    .regex(trustDomainPattern, 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores'),
+  data_dir: z.string().min(1).default('./.sigil/server'),
+  admin_addr: z
+    .string()
+    .refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8081')
+    .default('127.0.0.1:8081'),
+  log_level: z.enum(logLevels as [LogLevel, ...LogLevel[]]).default('info'),
+  ca: z
+    .strictObject({
+      key_type: z.enum(keyAlgorithms).default('ec-p256'),
+      ttl: durationSchema(60).default(7 * 86400),
+      subject: z.string().min(1).default('C=US, O=Sigil'),
+      upstream: z
+        .strictObject({
+          cert_file: z.string().min(1),
+          key_file: z.string().min(1),
+          bundle_file: z.string().min(1).optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  jwt: z
+    .strictObject({
+      key_type: z.enum(keyAlgorithms).default('ec-p256'),
+      ttl: durationSchema(60).default(7 * 86400),
+    })
+    .prefault({}),
+  svid: z
+    .strictObject({
+      key_type: z.enum(keyAlgorithms).default('ec-p256'),
+      default_x509_ttl: durationSchema(1).default(3600),
+      default_jwt_ttl: durationSchema(1).default(300),
+      max_ttl: durationSchema(1).default(86400),
+    })
+    .prefault({}),
+});
+
+export type RawServerConfig = z.infer<typeof serverConfigSchema>;
+
+export interface ServerConfig extends RawServerConfig {
+  /** Absolute. */
+  data_dir: string;
+  adminHost: string;
+  adminPort: number;
+}
+
+export const serverEnvironmentOverrides = {
+  SIGIL_DATA_DIR: 'data_dir',
+  SIGIL_TRUST_DOMAIN: 'trust_domain',
+  SIGIL_ADMIN_ADDR: 'admin_addr',
+  SIGIL_LOG_LEVEL: 'log_level',
+} as const;
+
+/**
+ * Load and validate the server config: file (optional), then SIGIL_* environment overrides.
+ * Relative paths in the file are relative to the file's folder; from the environment, to the cwd.
+ */
+export function loadServerConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const raw = path ? readYamlFile(path) : {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`config file ${path}: the top level must be a mapping of keys`);
+  }
+  const base = path ? resolve(path, '..') : process.cwd();
+  const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  if (typeof merged.data_dir === 'string' && !isAbsolute(merged.data_dir)) merged.data_dir = resolve(base, merged.data_dir);
+  for (const [name, key] of Object.entries(serverEnvironmentOverrides)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') merged[key] = key === 'data_dir' ? resolve(value) : value;
+  }
+  if (merged.trust_domain === undefined) {
+    throw new ConfigError('invalid config: trust_domain: required (set it in the config file or SIGIL_TRUST_DOMAIN)');
+  }
+  const parsed = parseConfig(serverConfigSchema, merged, path ?? 'environment');
+  const ca = parsed.ca.upstream
+    ? {
+        ...parsed.ca,
+        upstream: {
+          cert_file: resolve(base, parsed.ca.upstream.cert_file),
+          key_file: resolve(base, parsed.ca.upstream.key_file),
+          ...(parsed.ca.upstream.bundle_file ? { bundle_file: resolve(base, parsed.ca.upstream.bundle_file) } : {}),
+        },
+      }
+    : parsed.ca;
+  const addr = parseHostPort(parsed.admin_addr);
+  if (!addr) throw new ConfigError('invalid config: admin_addr: must be host:port');
+  return { ...parsed, ca, data_dir: resolve(base, parsed.data_dir), adminHost: addr.host, adminPort: addr.port };
+}

@@ -1,0 +1,141 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../common/clock.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { generateSecretToken, hashSecretToken } from '../common/secrets.js';
+import { openStore, type Store } from '../store/store.js';
+import { createAdminApp } from './api/app.js';
+import type { ApiContext } from './api/context.js';
+import { CertificateAuthority } from './ca/certificate-authority.js';
+import { DiskKeyManager, type KeyManager } from './ca/key-manager.js';
+import { loadUpstreamCa } from './ca/upstream.js';
+import type { ServerConfig } from './config.js';
+import { createServerMetrics } from './metrics.js';
+
+export interface ServerOptions {
+  clock?: Clock;
+  log?: Logger;
+  keyManager?: KeyManager;
+  /** Listen for HTTP (default true); tests with supertest pass false. */
+  listen?: boolean;
+}
+
+export interface RunningServer {
+  store: Store;
+  ca: CertificateAuthority;
+  context: ApiContext;
+  app: ReturnType<typeof createAdminApp>;
+  http?: HttpServer;
+  /** Where the admin API listens, host:port (with the real port when 0 was asked). */
+  adminAddress?: string;
+  bootstrapToken?: string;
+  close(): Promise<void>;
+}
+
+export const defaultJoinTokenTtlSeconds = 600;
+const authorityCheckIntervalMs = 60_000;
+
+/** Writes the bootstrap admin token on the first start only, readable by the owner alone. */
+function ensureBootstrapToken(store: Store, dataDir: string, now: number, log: Logger): string | undefined {
+  if (store.adminTokens.count() > 0) return undefined;
+  const token = generateSecretToken('sat');
+  const path = join(dataDir, 'admin.token');
+  store.transaction(() => {
+    store.adminTokens.create(hashSecretToken(token), 'bootstrap', 'admin', now);
+    store.audit.record(now, { actor: 'server', action: 'admin_token.create', target: 'bootstrap', result: 'ok', detail: { path } });
+  });
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  log.info({ path }, 'wrote the bootstrap admin token');
+  return token;
+}
+
+function checkTrustDomain(store: Store, trustDomain: string, dataDir: string): void {
+  const stored = store.settings.get('trust_domain');
+  if (stored === undefined) {
+    store.settings.set('trust_domain', trustDomain);
+  } else if (stored !== trustDomain) {
+    throw new Error(`data_dir ${dataDir} belongs to trust domain "${stored}", but the config says "${trustDomain}"; use another data_dir or fix trust_domain`);
+  }
+}
+
+export async function startServer(config: ServerConfig, options: ServerOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.log_level);
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const store = openStore(join(config.data_dir, 'sigil.db'));
+  try {
+    checkTrustDomain(store, config.trust_domain, config.data_dir);
+    const upstream = config.ca.upstream ? await loadUpstreamCa(config.ca.upstream) : undefined;
+    const keyManager = options.keyManager ?? new DiskKeyManager(join(config.data_dir, 'keys'));
+    const ca = new CertificateAuthority(store, keyManager, clock, log, {
+      trustDomain: config.trust_domain,
+      caKeyType: config.ca.key_type,
+      caTtlSeconds: config.ca.ttl,
+      caSubject: config.ca.subject,
+      jwtKeyType: config.jwt.key_type,
+      jwtKeyTtlSeconds: config.jwt.ttl,
+      svidKeyType: config.svid.key_type,
+      defaultX509TtlSeconds: config.svid.default_x509_ttl,
+      defaultJwtTtlSeconds: config.svid.default_jwt_ttl,
+      maxSvidTtlSeconds: config.svid.max_ttl,
+      upstream,
+    });
+    await ca.ensureAuthorities();
+    const bootstrapToken = ensureBootstrapToken(store, config.data_dir, clock.now().getTime(), log);
+    const context: ApiContext = {
+      store,
+      ca,
+      clock,
+      log,
+      metrics: createServerMetrics(store),
+      trustDomain: config.trust_domain,
+      defaults: { x509SvidTtl: config.svid.default_x509_ttl, jwtSvidTtl: config.svid.default_jwt_ttl, joinTokenTtl: defaultJoinTokenTtlSeconds },
+    };
+    const isReady = () => {
+      const now = clock.now().getTime();
+      const x509 = store.authorities.active('x509');
+      const jwt = store.authorities.active('jwt');
+      if (!x509 || x509.notAfter <= now) return { ready: false, reason: 'no valid X.509 signing authority' };
+      if (!jwt || jwt.notAfter <= now) return { ready: false, reason: 'no valid JWT signing authority' };
+      return { ready: true, reason: '' };
+    };
+    const app = createAdminApp(context, isReady);
+    const timer = setInterval(() => {
+      ca.ensureAuthorities().catch((err: unknown) => log.error({ err }, 'authority check failed'));
+    }, authorityCheckIntervalMs);
+    timer.unref();
+
+    let http: HttpServer | undefined;
+    let adminAddress: string | undefined;
+    if (options.listen !== false) {
+      http = await new Promise<HttpServer>((resolveListen, reject) => {
+        const server = app.listen(config.adminPort, config.adminHost, () => resolveListen(server));
+        server.once('error', reject);
+      });
+      const addr = http.address() as AddressInfo;
+      adminAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+      log.info({ admin_addr: adminAddress, trust_domain: config.trust_domain, data_dir: config.data_dir }, 'sigil server listening');
+    }
+    const close = async () => {
+      clearInterval(timer);
+      if (http) {
+        const server = http;
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+      store.close();
+    };
+    return { store, ca, context, app, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(bootstrapToken && { bootstrapToken }), close };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+export function adminTokenPath(dataDir: string): string {
+  return join(dataDir, 'admin.token');
+}
+

@@ -1,0 +1,68 @@
+import { notFound } from '../common/errors.js';
+import type { Db } from './database.js';
+import { decodePageToken, toPage, type Page, type PageRequest } from './pagination.js';
+
+export interface AgentRecord {
+  id: string;
+  spiffeId: string;
+  attestationType: string;
+  svidSerial: string | null;
+  svidNotAfter: number | null;
+  banned: boolean;
+  createdAt: number;
+  updatedAt: number;
+  lastSeenAt: number | null;
+}
+
+interface AgentRow {
+  rowid: number;
+  id: string;
+  spiffe_id: string;
+  attestation_type: string;
+  svid_serial: string | null;
+  svid_not_after: number | null;
+  banned: number;
+  created_at: number;
+  updated_at: number;
+  last_seen_at: number | null;
+}
+
+const toAgent = (r: AgentRow): AgentRecord => ({
+  id: r.id,
+  spiffeId: r.spiffe_id,
+  attestationType: r.attestation_type,
+  svidSerial: r.svid_serial,
+  svidNotAfter: r.svid_not_after,
+  banned: r.banned === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  lastSeenAt: r.last_seen_at,
+});
+
+/** Agents are written by node attestation (the agent issue); this layer already lists and reads them. */
+export class AgentStore {
+  constructor(private readonly db: Db) {}
+
+  insert(id: string, spiffeId: string, attestationType: string, now: number): AgentRecord {
+    this.db.prepare('INSERT INTO agents (id, spiffe_id, attestation_type, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(id, spiffeId, attestationType, now, now);
+    return this.getOrThrow(id);
+  }
+
+  get(id: string): AgentRecord | undefined {
+    const row = this.db.prepare('SELECT rowid, * FROM agents WHERE id = ?').get(id) as AgentRow | undefined;
+    return row ? toAgent(row) : undefined;
+  }
+
+  getOrThrow(id: string): AgentRecord {
+    const agent = this.get(id);
+    if (!agent) throw notFound(`agent ${id} not found`);
+    return agent;
+  }
+
+  list(filter: { banned?: boolean | undefined }, page: PageRequest): Page<AgentRecord> {
+    const rows = this.db
+      .prepare('SELECT rowid, * FROM agents WHERE rowid > @after AND (@banned IS NULL OR banned = @banned) ORDER BY rowid LIMIT @limit')
+      .all({ after: decodePageToken(page.pageToken), banned: filter.banned === undefined ? null : filter.banned ? 1 : 0, limit: page.pageSize + 1 }) as AgentRow[];
+    return toPage(rows, page.pageSize, toAgent);
+  }
+}

@@ -1,0 +1,42 @@
+import type { Db } from './database.js';
+
+export interface EventRecord {
+  id: number;
+  at: number;
+  type: string;
+  subject: string;
+  payload: Record<string, unknown>;
+}
+
+interface EventRow {
+  id: number;
+  at: number;
+  type: string;
+  subject: string;
+  payload: string;
+}
+
+/**
+ * The event log ("one spine"). Ids come from AUTOINCREMENT inside the writer's transaction, so
+ * with one writer they increase without gaps: a rolled-back change rolls its id back too.
+ */
+export class EventLog {
+  constructor(private readonly db: Db) {}
+
+  append(at: number, type: string, subject: string, payload: Record<string, unknown> = {}): number {
+    const info = this.db.prepare('INSERT INTO events (at, type, subject, payload) VALUES (?, ?, ?, ?)').run(at, type, subject, JSON.stringify(payload));
+    return Number(info.lastInsertRowid);
+  }
+
+  listAfter(afterId: number, limit: number, types?: readonly string[]): EventRecord[] {
+    const rows = (types && types.length
+      ? this.db.prepare(`SELECT * FROM events WHERE id > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`).all(afterId, JSON.stringify(types), limit)
+      : this.db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit)) as EventRow[];
+    return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as Record<string, unknown> }));
+  }
+
+  lastId(): number {
+    const row = this.db.prepare('SELECT MAX(id) AS id FROM events').get() as { id: number | null };
+    return row.id ?? 0;
+  }
+}
