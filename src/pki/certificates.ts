@@ -1,7 +1,7 @@
 import { x509 } from './crypto-provider.js';
 import { signatureAlgorithmFor, type KeyPair } from './keys.js';
 import { randomSerialHex } from './serial.js';
-import { ownBytes } from './pem.js';
+import { ownBytes, pemDecodeAll } from './pem.js';
 
 export interface CertificateIssuer {
   certificate: x509.X509Certificate;
@@ -132,7 +132,9 @@ export function parseCertificateDer(der: Uint8Array): x509.X509Certificate {
 }
 
 export function parseCertificatesPem(pem: string): x509.X509Certificate[] {
-  return new x509.X509Certificates(pem).map((c) => c);
+  return pemDecodeAll(pem)
+    .filter((b) => b.label === 'CERTIFICATE')
+    .map((b) => parseCertificateDer(b.der));
 }
 
 /** Serial in the lowercase hex form we store and print. */

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+
+let t: TestServer;
+let auth: Record<string, string>;
+before(async () => {
+  t = await startTestServer();
+  auth = { Authorization: `Bearer ${t.adminToken}` };
+});
+after(async () => {
+  await t.close();
+});
+
+const agentId = 'spiffe://example.org/sigil/agent/join_token/n1';
+const entry = (path: string, extra: Record<string, unknown> = {}) => ({
+  spiffe_id: `spiffe://example.org/${path}`,
+  parent_id: agentId,
+  selectors: [{ type: 'unix', value: 'uid:1000' }],
+  ...extra,
+});
+
+describe('entries: happy path', () => {
+  test('create, get, update, delete', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('crud', { dns_names: ['crud.local'], x509_svid_ttl: '30m', hint: 'h' })).expect(201);
+    assert.equal(created.body.spiffe_id, 'spiffe://example.org/crud');
+    assert.equal(created.body.x509_svid_ttl, 1800);
+    assert.equal(created.body.jwt_svid_ttl, t.config.svid.default_jwt_ttl);
+    assert.equal(created.body.revision, 0);
+    const got = await t.http.get(`/v1/entries/${created.body.id}`).set(auth).expect(200);
+    assert.deepEqual(got.body, created.body);
+    const updated = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ hint: 'new', revision: 0 }).expect(200);
+    assert.equal(updated.body.hint, 'new');
+    assert.equal(updated.body.revision, 1);
+    const stale = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ hint: 'lost', revision: 0 }).expect(409);
+    assert.match(stale.body.error.message, /revision 1, not 0/);
+    await t.http.delete(`/v1/entries/${created.body.id}`).set(auth).expect(204);
+    await t.http.get(`/v1/entries/${created.body.id}`).set(auth).expect(404);
+    await t.http.delete(`/v1/entries/${created.body.id}`).set(auth).expect(404);
+  });
+
+  test('every change is an event, in order, and audited', async () => {
+    const before = await t.http.get('/v1/events').set(auth).query({ after: 0, limit: 1000 }).expect(200);
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('evented')).expect(201);
+    await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ admin: true }).expect(200);
+    await t.http.delete(`/v1/entries/${created.body.id}`).set(auth).expect(204);
+    const after = await t.http.get('/v1/events').set(auth).query({ after: before.body.last_id, type: ['entry.created', 'entry.updated', 'entry.deleted'] }).expect(200);
+    const mine = after.body.events.filter((e: { subject: string }) => e.subject === created.body.id);
+    assert.deepEqual(mine.map((e: { type: string }) => e.type), ['entry.created', 'entry.updated', 'entry.deleted']);
+    const ids = after.body.events.map((e: { id: number }) => e.id);
+    assert.deepEqual(ids, [...ids].sort((a: number, b: number) => a - b));
+    const audit = await t.http.get('/v1/audit').set(auth).query({ action: 'entry.update', page_size: 1000 }).expect(200);
+    assert.ok(audit.body.records.some((r: { target: string; result: string; actor: string }) => r.target === created.body.id && r.result === 'ok' && r.actor === 'token:bootstrap'));
+  });
+
+  test('duplicate entries are 409', async () => {
+    await t.http.post('/v1/entries').set(auth).send(entry('dup')).expect(201);
+    const res = await t.http.post('/v1/entries').set(auth).send(entry('dup')).expect(409);
+    assert.equal(res.body.error.code, 'conflict');
+    const audit = await t.http.get('/v1/audit').set(auth).query({ action: 'entry.create', result: 'error', page_size: 1000 }).expect(200);
+    assert.ok(audit.body.records.some((r: { target: string }) => r.target === 'spiffe://example.org/dup'));
+  });
+
+  test('batch create reports each entry on its own', async () => {
+    const res = await t.http
+      .post('/v1/entries/batch')
+      .set(auth)
+      .send({ entries: [entry('batch-1'), entry('batch-1'), { spiffe_id: 'nope' }, 'x'] })
+      .expect(200);
+    const codes = res.body.results.map((r: { status: { code: string } }) => r.status.code);
+    assert.deepEqual(codes, ['ok', 'conflict', 'invalid_argument', 'invalid_argument']);
+    assert.equal(res.body.results[0].entry.spiffe_id, 'spiffe://example.org/batch-1');
+  });
+});
+
+describe('entries: listing and pagination', () => {
+  test('filters by spiffe_id, parent_id and selectors', async () => {
+    await t.http.post('/v1/entries').set(auth).send(entry('filter-a', { selectors: [{ type: 'unix', value: 'uid:1' }, { type: 'unix', value: 'gid:1' }] })).expect(201);
+    await t.http.post('/v1/entries').set(auth).send(entry('filter-b', { parent_id: 'spiffe://example.org/other-agent', selectors: [{ type: 'unix', value: 'uid:1' }] })).expect(201);
+    const bySpiffe = await t.http.get('/v1/entries').set(auth).query({ spiffe_id: 'spiffe://example.org/filter-a' }).expect(200);
+    assert.equal(bySpiffe.body.entries.length, 1);
+    const byParent = await t.http.get('/v1/entries').set(auth).query({ parent_id: 'spiffe://example.org/other-agent' }).expect(200);
+    assert.deepEqual(byParent.body.entries.map((e: { spiffe_id: string }) => e.spiffe_id), ['spiffe://example.org/filter-b']);
+    const superset = await t.http.get('/v1/entries').set(auth).query({ selector: 'unix:uid:1' }).expect(200);
+    assert.deepEqual(superset.body.entries.map((e: { spiffe_id: string }) => e.spiffe_id).sort(), ['spiffe://example.org/filter-a', 'spiffe://example.org/filter-b']);
+    const exact = await t.http.get('/v1/entries').set(auth).query({ selector: 'unix:uid:1', match: 'exact' }).expect(200);
+    assert.deepEqual(exact.body.entries.map((e: { spiffe_id: string }) => e.spiffe_id), ['spiffe://example.org/filter-b']);
+    const both = await t.http.get('/v1/entries').set(auth).query({ selector: ['unix:uid:1', 'unix:gid:1'] }).expect(200);
+    assert.deepEqual(both.body.entries.map((e: { spiffe_id: string }) => e.spiffe_id), ['spiffe://example.org/filter-a']);
+    const subset = await t.http.get('/v1/entries').set(auth).query({ selector: ['unix:uid:1', 'unix:gid:9'], match: 'subset' }).expect(200);
+    assert.deepEqual(subset.body.entries.map((e: { spiffe_id: string }) => e.spiffe_id), ['spiffe://example.org/filter-b']);
+    const any = await t.http.get('/v1/entries').set(auth).query({ selector: ['unix:gid:1', 'unix:gid:9'], match: 'any' }).expect(200);
+    assert.deepEqual(any.body.entries.map((e: { spiffe_id: string }) => e.spiffe_id), ['spiffe://example.org/filter-a']);
+  });
+
+  test('pages through every entry exactly once', async () => {
+    const parent = 'spiffe://example.org/paging-agent';
+    for (let i = 0; i < 7; i++) await t.http.post('/v1/entries').set(auth).send(entry(`page-${i}`, { parent_id: parent })).expect(201);
+    const seen: string[] = [];
+    let token = '';
+    let pages = 0;
+    do {
+      const res = await t.http.get('/v1/entries').set(auth).query({ parent_id: parent, page_size: 3, ...(token && { page_token: token }) }).expect(200);
+      seen.push(...res.body.entries.map((e: { spiffe_id: string }) => e.spiffe_id));
+      token = res.body.next_page_token;
+      pages++;
+    } while (token);
+    assert.equal(pages, 3);
+    assert.equal(seen.length, 7);
+    assert.equal(new Set(seen).size, 7);
+  });
+
+  test('a forged page token is 400', async () => {
+    const res = await t.http.get('/v1/entries').set(auth).query({ page_token: 'garbage!' }).expect(400);
+    assert.match(res.body.error.message, /page_token/);
+  });
+});
+
+describe('entries: bad input', () => {
+  const cases: [string, unknown, number, RegExp][] = [
+    ['ID-02 query in spiffe_id', entry('x?y'), 400, /spiffe_id: invalid SPIFFE ID: path segment characters/],
+    ['ID-05 uppercase trust domain', { ...entry('x'), spiffe_id: 'spiffe://Example.org/x' }, 400, /spiffe_id: invalid SPIFFE ID: trust domain characters/],
+    ['ID-10 dot segment', entry('a/../b'), 400, /spiffe_id: invalid SPIFFE ID: path cannot contain dot segments/],
+    ['ID-11 trailing slash', entry('a/'), 400, /spiffe_id: invalid SPIFFE ID: path cannot have a trailing slash/],
+    ['X-05 root path', { ...entry('x'), spiffe_id: 'spiffe://example.org' }, 400, /spiffe_id: must have a non-root path/],
+    ['wrong scheme', { ...entry('x'), parent_id: 'https://example.org/a' }, 400, /parent_id: invalid SPIFFE ID: scheme is missing or invalid/],
+    ['foreign trust domain', { ...entry('x'), spiffe_id: 'spiffe://other.org/x' }, 422, /spiffe_id: spiffe:\/\/other\.org\/x is not in trust domain example\.org/],
+    ['no selectors', { ...entry('x'), selectors: [] }, 400, /selectors: at least one selector is required/],
+    ['selector without value', { ...entry('x'), selectors: [{ type: 'unix', value: '' }] }, 400, /selectors\[0\]\.value: must not be empty/],
+    ['unknown field', { ...entry('x'), color: 'red' }, 400, /color: unknown key/],
+    ['bad ttl', entry('x', { x509_svid_ttl: 'soon' }), 400, /x509_svid_ttl: not a duration/],
+    ['negative ttl', entry('x', { jwt_svid_ttl: -5 }), 400, /jwt_svid_ttl: not a duration/],
+    ['bad dns name', entry('x', { dns_names: ['not a name'] }), 400, /dns_names\[0\]: must be a DNS name/],
+    ['missing spiffe_id', { parent_id: agentId, selectors: [{ type: 'unix', value: 'uid:1' }] }, 400, /spiffe_id: /],
+    ['wrong type', entry('x', { admin: 'yes' }), 400, /admin: /],
+  ];
+  for (const [name, body, status, message] of cases) {
+    test(`${name} → ${status}`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send(body as object).expect(status);
+      assert.match(res.body.error.message, message);
+      const list = await t.http.get('/v1/entries').set(auth).query({ spiffe_id: 'spiffe://example.org/x' }).expect(200);
+      assert.equal(list.body.entries.length, 0, 'nothing was stored');
+    });
+  }
+
+  test('invalid JSON is 400', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).set('Content-Type', 'application/json').send('{"spiffe_id":').expect(400);
+    assert.match(res.body.error.message, /not valid JSON/);
+  });
+
+  test('a non-JSON body is 415', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).set('Content-Type', 'text/plain').send('hello').expect(415);
+    assert.equal(res.body.error.code, 'unsupported_media_type');
+  });
+
+  test('a JSON array body is 400', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).send([entry('x')]).expect(400);
+    assert.match(res.body.error.message, /must be a JSON object/);
+  });
+
+  test('a body over 1 MiB is 413', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).send(entry('x', { hint: 'a'.repeat(1024 * 1024 + 10) })).expect(413);
+    assert.equal(res.body.error.code, 'payload_too_large');
+  });
+
+  test('a batch over 500 entries is 400', async () => {
+    const res = await t.http.post('/v1/entries/batch').set(auth).send({ entries: Array.from({ length: 501 }, (_, i) => entry(`b${i}`)) }).expect(400);
+    assert.match(res.body.error.message, /entries: /);
+  });
+
+  test('bad path id is 400, unknown id is 404', async () => {
+    const bad = await t.http.get('/v1/entries/not-a-uuid').set(auth).expect(400);
+    assert.match(bad.body.error.message, /id: must be an entry id/);
+    await t.http.get('/v1/entries/00000000-0000-4000-8000-000000000000').set(auth).expect(404);
+  });
+
+  test('update with nothing to change is 400', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('empty-update')).expect(201);
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({}).expect(400);
+    assert.match(res.body.error.message, /at least one field/);
+  });
+
+  test('bad query parameters are 400 and name the parameter', async () => {
+    const a = await t.http.get('/v1/entries').set(auth).query({ page_size: 0 }).expect(400);
+    assert.match(a.body.error.message, /page_size/);
+    const b = await t.http.get('/v1/entries').set(auth).query({ selector: 'novalue' }).expect(400);
+    assert.match(b.body.error.message, /selector/);
+    const c = await t.http.get('/v1/entries').set(auth).query({ colour: 'x' }).expect(400);
+    assert.match(c.body.error.message, /colour: unknown key/);
+    const d = await t.http.get('/v1/entries').set(auth).query({ match: 'fuzzy' }).expect(400);
+    assert.match(d.body.error.message, /match/);
+  });
+});
