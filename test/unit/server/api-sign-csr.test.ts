@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+
+let t: TestServer;
+let auth: Record<string, string>;
+let entryId: string;
+before(async () => {
+  t = await startTestServer();
+  auth = { Authorization: `Bearer ${t.adminToken}` };
+  const entry = await t.http
+    .post('/v1/entries')
+    .set(auth)
+    .send({ spiffe_id: 'spiffe://example.org/csr-workload', parent_id: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:1' }], dns_names: ['csr.local'], x509_svid_ttl: 120 })
+    .expect(201);
+  entryId = entry.body.id;
+});
+after(async () => {
+  await t.close();
+});
+
+const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: t.dataDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+test('a CSR is signed with the SPIFFE ID, DNS names and TTL of the entry, never those of the CSR', async () => {
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'w.key', '-out', 'w.csr', '-subj', '/CN=evil',
+    '-addext', 'subjectAltName=URI:spiffe://example.org/admin,DNS:evil.example']);
+  const res = await t.http.post(`/v1/entries/${entryId}/x509-svids`).set(auth).send({ csr: readFileSync(join(t.dataDir, 'w.csr'), 'utf8') }).expect(201);
+  assert.equal(res.body.spiffe_id, 'spiffe://example.org/csr-workload');
+  assert.equal(res.body.ttl.effective, 120);
+  writeFileSync(join(t.dataDir, 'w.pem'), res.body.svid_pem);
+  writeFileSync(join(t.dataDir, 'b.pem'), res.body.bundle_pem);
+  assert.match(openssl(['verify', '-CAfile', 'b.pem', 'w.pem']), /OK/);
+  const text = openssl(['x509', '-in', 'w.pem', '-noout', '-text']);
+  assert.match(text, /URI:spiffe:\/\/example\.org\/csr-workload/);
+  assert.doesNotMatch(text, /admin|evil/);
+  assert.equal(openssl(['x509', '-in', 'w.pem', '-noout', '-pubkey']), openssl(['pkey', '-in', 'w.key', '-pubout']));
+  const svids = await t.http.get('/v1/svids').set(auth).query({ entry_id: entryId }).expect(200);
+  assert.equal(svids.body.svids[0].kind, 'workload');
+});
+
+test('an RSA CSR is accepted too', async () => {
+  openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'r.key', '-out', 'r.csr', '-subj', '/CN=r']);
+  await t.http.post(`/v1/entries/${entryId}/x509-svids`).set(auth).send({ csr: readFileSync(join(t.dataDir, 'r.csr'), 'utf8') }).expect(201);
+});
+
+test('a CSR whose signature does not verify (no proof of possession) is 400 and audited', async () => {
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 't.key', '-out', 't.csr', '-outform', 'DER', '-subj', '/CN=tampered']);
+  const der = readFileSync(join(t.dataDir, 't.csr'));
+  der[der.length - 5] = (der[der.length - 5] ?? 0) ^ 0xff; // flip bits inside the signature
+  const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+  const res = await t.http.post(`/v1/entries/${entryId}/x509-svids`).set(auth).send({ csr: pem }).expect(400);
+  assert.match(res.body.error.message, /csr: signature does not verify/);
+  const audit = await t.http.get('/v1/audit').set(auth).query({ action: 'entry.sign_csr', result: 'error' }).expect(200);
+  assert.equal(audit.body.records.length, 1);
+});
+
+test('garbage CSR, missing CSR, unknown entry', async () => {
+  const garbage = await t.http.post(`/v1/entries/${entryId}/x509-svids`).set(auth).send({ csr: 'hello' }).expect(400);
+  assert.match(garbage.body.error.message, /csr: no PEM block/);
+  const missing = await t.http.post(`/v1/entries/${entryId}/x509-svids`).set(auth).send({}).expect(400);
+  assert.match(missing.body.error.message, /csr/);
+  await t.http.post('/v1/entries/00000000-0000-4000-8000-000000000000/x509-svids').set(auth).send({ csr: 'x' }).expect(404);
+  await t.http.post(`/v1/entries/${entryId}/x509-svids`).set({ Authorization: `Bearer ${t.viewerToken}` }).send({ csr: 'x' }).expect(403);
+});
