@@ -112,8 +112,11 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
     let adminAddress: string | undefined;
     if (options.listen !== false) {
       http = await new Promise<HttpServer>((resolveListen, reject) => {
-        const server = app.listen(config.adminPort, config.adminHost, () => resolveListen(server));
-        server.once('error', reject);
+        // Express 5 passes a listen error (port in use) to this callback.
+        const server = app.listen(config.adminPort, config.adminHost, (err?: Error) => (err ? reject(new Error(`cannot listen on admin_addr ${config.admin_addr}: ${err.message}`)) : resolveListen(server)));
+      }).catch((err: unknown) => {
+        clearInterval(timer);
+        throw err;
       });
       const addr = http.address() as AddressInfo;
       adminAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;

@@ -105,3 +105,16 @@ test('an upstream key that does not match its certificate is refused', async () 
   writeFileSync(join(dir, 's.yaml'), 'trust_domain: example.org\nca:\n  upstream:\n    cert_file: a.pem\n    key_file: b.key\n');
   await assert.rejects(start(join(dir, 'data'), {}, join(dir, 's.yaml')), /does not match the certificate/);
 });
+
+test('a busy admin port is a clear start failure', async () => {
+  const net = await import('node:net');
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  const dataDir = newDir();
+  await assert.rejects(
+    startServer(loadServerConfig(undefined, { SIGIL_TRUST_DOMAIN: 'example.org', SIGIL_DATA_DIR: dataDir, SIGIL_ADMIN_ADDR: `127.0.0.1:${port}` }), { log: silentLogger }),
+    /cannot listen on admin_addr 127\.0\.0\.1:\d+: listen EADDRINUSE/,
+  );
+  blocker.close();
+});

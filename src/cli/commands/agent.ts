@@ -1,0 +1,68 @@
+import type { presentAgent } from '../../server/api/present.js';
+import { clientFlags } from '../client-flags.js';
+import type { AdminClient } from '../client/admin-client.js';
+import { adminClient } from '../client/connect.js';
+import { group, leaf } from '../command.js';
+import { CommandFailure, UsageError } from '../errors.js';
+import type { FlagValues } from '../flag-values.js';
+import { formatFields, formatFound, outputFormat, printJson, printText } from '../output.js';
+
+type AgentJson = ReturnType<typeof presentAgent>;
+
+function formatAgent(agent: AgentJson): string {
+  return formatFields([
+    ['Agent ID', agent.id],
+    ['SPIFFE ID', agent.spiffe_id],
+    ['Attestation type', agent.attestation_type],
+    ['SVID serial', agent.svid_serial],
+    ['Expiration time', agent.svid_expires_at],
+    ['Banned', agent.banned],
+    ['Created at', agent.created_at],
+    ['Last seen at', agent.last_seen_at],
+  ]);
+}
+
+/** By agent ID (flag or argument), or, as spire-server agent show does, by SPIFFE ID. */
+async function findAgent(client: AdminClient, flags: FlagValues, positionals: string[]): Promise<AgentJson> {
+  const id = flags.string('agent-id') ?? positionals[0];
+  const spiffeId = flags.string('spiffe-id');
+  if ((id === undefined) === (spiffeId === undefined)) {
+    throw new UsageError('give the agent as --agent-id ID (or the argument) or as --spiffe-id ID, one of them', flags.commandPath);
+  }
+  if (id !== undefined) return client.getJson<AgentJson>(`/v1/agents/${encodeURIComponent(id)}`);
+  const agent = (await client.listAll<AgentJson>('/v1/agents', 'agents')).find((a) => a.spiffe_id === spiffeId);
+  if (!agent) throw new CommandFailure(`no agent has SPIFFE ID ${spiffeId}`);
+  return agent;
+}
+
+const list = leaf({
+  name: 'list',
+  summary: 'List attested agents (all pages)',
+  flags: { ...clientFlags },
+  async run(flags) {
+    const client = await adminClient(flags);
+    const agents = await client.listAll<AgentJson>('/v1/agents', 'agents');
+    if (outputFormat(flags) === 'json') printJson({ agents });
+    else printText(formatFound(agents.map(formatAgent), 'attested agent', 'attested agents'));
+    return 0;
+  },
+});
+
+const show = leaf({
+  name: 'show',
+  summary: 'Show one attested agent',
+  flags: {
+    'agent-id': { type: 'string', valueName: 'ID', description: 'ID of the agent (or give it as the argument)' },
+    'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'SPIFFE ID of the agent, instead of its ID' },
+    ...clientFlags,
+  },
+  positionals: { usage: '[AGENT_ID]', max: 1 },
+  async run(flags, positionals) {
+    const agent = await findAgent(await adminClient(flags), flags, positionals);
+    if (outputFormat(flags) === 'json') printJson(agent);
+    else printText(formatAgent(agent));
+    return 0;
+  },
+});
+
+export const agentCommands = group('agent', 'Inspect attested agents', [list, show]);

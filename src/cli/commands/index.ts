@@ -1,0 +1,25 @@
+import { group, type CommandGroup } from '../command.js';
+import { agentCommands } from './agent.js';
+import { authorityCommands } from './authority.js';
+import { bundleCommands } from './bundle.js';
+import { entryCommands } from './entry.js';
+import { healthcheckCommand } from './healthcheck.js';
+import { jwtCommands } from './jwt.js';
+import { serverCommands } from './server.js';
+import { svidCommands } from './svid.js';
+import { tokenCommands } from './token.js';
+import { x509Commands } from './x509.js';
+
+/** Every `sigil` command, as a tree whose root is the program itself. */
+export const sigilCommands: CommandGroup = group('sigil', 'Sigil: a SPIFFE-compatible CA server and node agent', [
+  serverCommands,
+  entryCommands,
+  tokenCommands,
+  bundleCommands,
+  x509Commands,
+  jwtCommands,
+  svidCommands,
+  agentCommands,
+  authorityCommands,
+  healthcheckCommand,
+]);

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { errorMessage } from '../../common/errors.js';
+import type { ServerConfig } from '../../server/config.js';
+import type { RunningServer } from '../../server/server.js';
+import { group, leaf } from '../command.js';
+import { CommandFailure } from '../errors.js';
+
+export const defaultServerConfigPath = 'config/server.yaml';
+
+async function loadConfig(path: string | undefined): Promise<ServerConfig> {
+  // Imported here, not at the top: the server's modules take longer to load than a client command runs.
+  const [{ ConfigError }, { loadServerConfig }] = await Promise.all([import('../../common/config-file.js'), import('../../server/config.js')]);
+  try {
+    return loadServerConfig(path, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CommandFailure(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Listen for SIGINT/SIGTERM from before the server starts, so that a signal during startup still
+ * ends in a clean close. After the first signal the handlers are gone: a second one kills at once.
+ */
+function stopSignal(): { received: Promise<NodeJS.Signals>; dispose(): void } {
+  let stop: (signal: NodeJS.Signals) => void = () => undefined;
+  const received = new Promise<NodeJS.Signals>((resolveSignal) => {
+    stop = (signal) => {
+      dispose();
+      resolveSignal(signal);
+    };
+  });
+  const dispose = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return { received, dispose };
+}
+
+const run = leaf({
+  name: 'run',
+  summary: 'Run the Sigil server (admin API, CA) until SIGINT or SIGTERM',
+  flags: {
+    config: {
+      type: 'string',
+      valueName: 'FILE',
+      description: `config file (default: ${defaultServerConfigPath} if it exists, else only SIGIL_* variables and defaults)`,
+    },
+  },
+  async run(flags) {
+    const path = flags.string('config') ?? (existsSync(defaultServerConfigPath) ? defaultServerConfigPath : undefined);
+    const config = await loadConfig(path);
+    const [{ createLogger }, { startServer }] = await Promise.all([import('../../common/logger.js'), import('../../server/server.js')]);
+    const log = createLogger(config.log_level);
+    const signal = stopSignal();
+    let server: RunningServer;
+    try {
+      server = await startServer(config, { log });
+    } catch (err) {
+      signal.dispose();
+      throw new CommandFailure(`cannot start the server: ${errorMessage(err)}`, { cause: err });
+    }
+    log.info({ signal: await signal.received }, 'stopping sigil server');
+    try {
+      await server.close();
+    } catch (err) {
+      log.error({ err }, 'sigil server did not stop cleanly');
+      return 1;
+    }
+    log.info('sigil server stopped');
+    return 0;
+  },
+});
+
+export const serverCommands = group('server', 'Run the Sigil server', [run]);
