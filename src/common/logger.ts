@@ -14,6 +14,7 @@ export function createLogger(level: LogLevel = 'info', destination: NodeJS.Writa
       level,
       base: { service: 'sigil' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
       redact: {
         paths: ['token', '*.token', 'secret', '*.secret', 'privateKey', '*.privateKey', 'private_key', '*.private_key', 'authorization', '*.authorization', 'req.headers.authorization'],
         censor: '[redacted]',
