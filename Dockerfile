@@ -1,8 +1,10 @@
 # Sigil server image. better-sqlite3 compiles SQLite at install, hence the build tools.
 FROM node:20-bookworm-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ gcc && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc tsconfig.json ./
+COPY native ./native
+COPY proto ./proto
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
@@ -13,6 +15,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/native/build/Release/peercred.node ./native/build/Release/peercred.node
+COPY proto ./proto
 COPY package.json ./
 COPY migrations ./migrations
 COPY config ./config
