@@ -1,4 +1,5 @@
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../common/files.js';
 import { CommandFailure } from './errors.js';
 
 /** Create `dir` (owner-only) if it is missing; an existing directory keeps its mode. */
@@ -11,17 +12,11 @@ export function ensureDirectory(dir: string): void {
   if (!statSync(dir).isDirectory()) throw new CommandFailure(`${dir} exists and is not a directory`);
 }
 
-/**
- * Write through a new temp file and rename it over `path`, so that the file has `mode` from its
- * first byte (an existing, more open file is never rewritten in place with a private key).
- */
+/** writeFileAtomic, failing as a command failure that names the file. */
 export function writeFileWithMode(path: string, data: string, mode: number): void {
-  const temp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, data, { mode, flag: 'wx' });
-    renameSync(temp, path);
+    writeFileAtomic(path, data, mode);
   } catch (err) {
-    rmSync(temp, { force: true });
     throw new CommandFailure(`cannot write ${path}: ${(err as Error).message}`);
   }
 }

@@ -17,6 +17,10 @@ const serverConfigSchema = z.strictObject({
     .string()
     .refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8081')
     .default('127.0.0.1:8081'),
+  agent_api_addr: z
+    .string()
+    .refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8443')
+    .default('127.0.0.1:8443'),
   log_level: z.enum(logLevels as [LogLevel, ...LogLevel[]]).default('info'),
   ca: z
     .strictObject({
@@ -44,6 +48,8 @@ const serverConfigSchema = z.strictObject({
       default_x509_ttl: durationSchema(1).default(3600),
       default_jwt_ttl: durationSchema(1).default(300),
       max_ttl: durationSchema(1).default(86400),
+      agent_ttl: durationSchema(60).default(3600),
+      server_ttl: durationSchema(60).default(3600),
     })
     .prefault({}),
 });
@@ -55,12 +61,15 @@ export interface ServerConfig extends RawServerConfig {
   data_dir: string;
   adminHost: string;
   adminPort: number;
+  agentApiHost: string;
+  agentApiPort: number;
 }
 
 export const serverEnvironmentOverrides = {
   SIGIL_DATA_DIR: 'data_dir',
   SIGIL_TRUST_DOMAIN: 'trust_domain',
   SIGIL_ADMIN_ADDR: 'admin_addr',
+  SIGIL_AGENT_API_ADDR: 'agent_api_addr',
   SIGIL_LOG_LEVEL: 'log_level',
 } as const;
 
@@ -95,6 +104,7 @@ export function loadServerConfig(path: string | undefined, env: NodeJS.ProcessEn
       }
     : parsed.ca;
   const addr = parseHostPort(parsed.admin_addr);
-  if (!addr) throw new ConfigError('invalid config: admin_addr: must be host:port');
-  return { ...parsed, ca, data_dir: resolve(base, parsed.data_dir), adminHost: addr.host, adminPort: addr.port };
+  const agentAddr = parseHostPort(parsed.agent_api_addr);
+  if (!addr || !agentAddr) throw new ConfigError('invalid config: admin_addr / agent_api_addr: must be host:port');
+  return { ...parsed, ca, data_dir: resolve(base, parsed.data_dir), adminHost: addr.host, adminPort: addr.port, agentApiHost: agentAddr.host, agentApiPort: agentAddr.port };
 }

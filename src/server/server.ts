@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../common/files.js';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { generateSecretToken, hashSecretToken } from '../common/secrets.js';
 import { openStore, type Store } from '../store/store.js';
+import { startAgentApi, type AgentApi } from './agent-api/agent-listener.js';
 import { createAdminApp } from './api/app.js';
 import type { ApiContext } from './api/context.js';
 import { CertificateAuthority } from './ca/certificate-authority.js';
@@ -30,6 +32,7 @@ export interface RunningServer {
   http?: HttpServer;
   /** Where the admin API listens, host:port (with the real port when 0 was asked). */
   adminAddress?: string;
+  agentApi?: AgentApi;
   bootstrapToken?: string;
   close(): Promise<void>;
 }
@@ -46,8 +49,7 @@ function ensureBootstrapToken(store: Store, dataDir: string, now: number, log: L
     store.adminTokens.create(hashSecretToken(token), 'bootstrap', 'admin', now);
     store.audit.record(now, { actor: 'server', action: 'admin_token.create', target: 'bootstrap', result: 'ok', detail: { path } });
   });
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeFileAtomic(path, `${token}\n`, 0o600);
   log.info({ path }, 'wrote the bootstrap admin token');
   return token;
 }
@@ -110,6 +112,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
 
     let http: HttpServer | undefined;
     let adminAddress: string | undefined;
+    let agentApi: AgentApi | undefined;
     if (options.listen !== false) {
       http = await new Promise<HttpServer>((resolveListen, reject) => {
         // Express 5 passes a listen error (port in use) to this callback.
@@ -120,10 +123,22 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       });
       const addr = http.address() as AddressInfo;
       adminAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-      log.info({ admin_addr: adminAddress, trust_domain: config.trust_domain, data_dir: config.data_dir }, 'sigil server listening');
+      const httpServer = http;
+      agentApi = await startAgentApi(
+        { store, ca, clock, log, metrics: context.metrics, agentSvidTtlSeconds: config.svid.agent_ttl },
+        config.agentApiHost,
+        config.agentApiPort,
+        config.svid.server_ttl,
+      ).catch((err: unknown) => {
+        clearInterval(timer);
+        httpServer.close();
+        throw err;
+      });
+      log.info({ admin_addr: adminAddress, agent_api_addr: agentApi.address, trust_domain: config.trust_domain, data_dir: config.data_dir }, 'sigil server listening');
     }
     const close = async () => {
       clearInterval(timer);
+      await agentApi?.close();
       if (http) {
         const server = http;
         server.closeAllConnections();
@@ -131,7 +146,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       }
       store.close();
     };
-    return { store, ca, context, app, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(bootstrapToken && { bootstrapToken }), close };
+    return { store, ca, context, app, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(agentApi && { agentApi }), ...(bootstrapToken && { bootstrapToken }), close };
   } catch (err) {
     store.close();
     throw err;

@@ -39,7 +39,6 @@ const toAgent = (r: AgentRow): AgentRecord => ({
   lastSeenAt: r.last_seen_at,
 });
 
-/** Agents are written by node attestation (the agent issue); this layer already lists and reads them. */
 export class AgentStore {
   constructor(private readonly db: Db) {}
 
@@ -57,6 +56,32 @@ export class AgentStore {
     const agent = this.get(id);
     if (!agent) throw notFound(`agent ${id} not found`);
     return agent;
+  }
+
+  recordSvid(id: string, serial: string, notAfter: number, now: number): void {
+    this.db.prepare('UPDATE agents SET svid_serial = ?, svid_not_after = ?, updated_at = ?, last_seen_at = ? WHERE id = ?').run(serial, notAfter, now, now, id);
+  }
+
+  touch(id: string, now: number): void {
+    this.db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, id);
+  }
+
+  ban(id: string, now: number): AgentRecord {
+    this.getOrThrow(id);
+    this.db.prepare('UPDATE agents SET banned = 1, updated_at = ? WHERE id = ?').run(now, id);
+    return this.getOrThrow(id);
+  }
+
+  /** Eviction forgets the agent: it may attest again with a new join token. */
+  delete(id: string): AgentRecord {
+    const agent = this.getOrThrow(id);
+    this.db.prepare('DELETE FROM agents WHERE id = ?').run(id);
+    return agent;
+  }
+
+  getBySpiffeId(spiffeId: string): AgentRecord | undefined {
+    const row = this.db.prepare('SELECT rowid, * FROM agents WHERE spiffe_id = ?').get(spiffeId) as AgentRow | undefined;
+    return row ? toAgent(row) : undefined;
   }
 
   list(filter: { banned?: boolean | undefined }, page: PageRequest): Page<AgentRecord> {

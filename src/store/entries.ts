@@ -169,6 +169,24 @@ export class EntryStore {
     return toPage(rows, page.pageSize, toEntry);
   }
 
+  /**
+   * Entries an agent may hold: those whose parent is the agent, and, recursively, those whose
+   * parent is the SPIFFE ID of an entry it holds (nested workloads). UNION ends cycles.
+   */
+  authorizedFor(agentSpiffeId: string): Entry[] {
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE authorized (id, spiffe_id) AS (
+           SELECT id, spiffe_id FROM entries WHERE parent_id = ?
+           UNION
+           SELECT e.id, e.spiffe_id FROM entries e JOIN authorized a ON e.parent_id = a.spiffe_id
+         )
+         SELECT e.rowid AS rowid, e.* FROM entries e WHERE e.id IN (SELECT id FROM authorized) ORDER BY e.rowid`,
+      )
+      .all(agentSpiffeId) as EntryRow[];
+    return rows.map(toEntry);
+  }
+
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
   }

@@ -21,11 +21,34 @@ interface EventRow {
  * with one writer they increase without gaps: a rolled-back change rolls its id back too.
  */
 export class EventLog {
+  private readonly listeners = new Set<() => void>();
+  private notifyScheduled = false;
+
   constructor(private readonly db: Db) {}
 
   append(at: number, type: string, subject: string, payload: Record<string, unknown> = {}): number {
     const info = this.db.prepare('INSERT INTO events (at, type, subject, payload) VALUES (?, ?, ?, ?)').run(at, type, subject, JSON.stringify(payload));
+    this.scheduleNotify();
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Called (once per burst) after new events may have been committed. Deferred with setImmediate:
+   * appends happen inside synchronous transactions, so by then the transaction has committed or
+   * rolled back, and listeners read only committed rows.
+   */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private scheduleNotify(): void {
+    if (this.notifyScheduled || this.listeners.size === 0) return;
+    this.notifyScheduled = true;
+    setImmediate(() => {
+      this.notifyScheduled = false;
+      for (const listener of [...this.listeners]) listener();
+    });
   }
 
   listAfter(afterId: number, limit: number, types?: readonly string[]): EventRecord[] {

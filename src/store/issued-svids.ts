@@ -1,7 +1,7 @@
 import type { Db } from './database.js';
 import { decodePageToken, toPage, type Page, type PageRequest } from './pagination.js';
 
-export type SvidKind = 'workload' | 'agent' | 'mint';
+export type SvidKind = 'workload' | 'agent' | 'mint' | 'server';
 
 export interface IssuedSvid {
   serial: string;

@@ -13,7 +13,7 @@ import {
 } from '../../pki/certificates.js';
 import { exportPrivateKeyPem, exportPublicKeyJwk, generateKeyPair, type KeyAlgorithm, type KeyPair } from '../../pki/keys.js';
 import { signJwtSvid } from '../../pki/jwt.js';
-import type { JwtAuthority } from '../../spiffe/bundle.js';
+import { encodeSpiffeBundle, type JwtAuthority } from '../../spiffe/bundle.js';
 import { checkSigningCertificate, checkX509SvidLeaf } from '../../spiffe/x509-svid-profile.js';
 import type { Authority, AuthorityKind } from '../../store/authorities.js';
 import type { SvidKind } from '../../store/issued-svids.js';
@@ -52,6 +52,12 @@ export interface IssueX509Params {
   agentId?: string | null;
 }
 
+/** Work done in the issuance transaction: `before` the issuance row (e.g. the agent row it references), `after` it (audit). */
+export interface IssuanceHooks {
+  before?: () => void;
+  after?: (svid: IssuedX509Svid) => void;
+}
+
 export interface IssuedX509Svid {
   serial: string;
   spiffeId: string;
@@ -76,6 +82,9 @@ export interface MintedJwtSvid {
   kid: string;
   ttl: TtlReport;
 }
+
+/** Default bundle refresh hint, as SPIRE's bundle endpoint (5 minutes). */
+export const bundleRefreshHintSeconds = 300;
 
 /** notBefore is backdated so that peers with a slightly slow clock accept a fresh SVID (SPIRE uses 10 s). */
 export const notBeforeBackdateMs = 10_000;
@@ -224,6 +233,11 @@ export class CertificateAuthority {
     return roots;
   }
 
+  /** The SPIFFE bundle (JWKS) of this trust domain, as served and synced to agents. */
+  spiffeBundleJson(refreshHintSeconds = bundleRefreshHintSeconds): string {
+    return encodeSpiffeBundle({ x509Authorities: this.x509BundleDer(), jwtAuthorities: this.jwtBundleKeys(), sequence: this.bundleSequence(), refreshHintSeconds });
+  }
+
   jwtBundleKeys(now = this.clock.now().getTime()): JwtAuthority[] {
     return this.store.authorities
       .published('jwt', now)
@@ -257,10 +271,11 @@ export class CertificateAuthority {
   }
 
   /**
-   * Sign an X509-SVID for a public key. The issuance row is committed (with `inTransaction`, for
-   * the caller's audit/event rows) before the SVID is returned: nothing is handed out unrecorded.
+   * Sign an X509-SVID for a public key. The issuance row is committed (with the caller's `hooks`,
+   * in the same transaction) before the SVID is returned: nothing is handed out unrecorded, and
+   * if a hook throws, the SVID is discarded.
    */
-  async issueX509Svid(params: IssueX509Params, inTransaction?: (svid: IssuedX509Svid) => void): Promise<IssuedX509Svid> {
+  async issueX509Svid(params: IssueX509Params, hooks: IssuanceHooks = {}): Promise<IssuedX509Svid> {
     const { authority, keys } = await this.activeSigner('x509');
     const now = this.clock.now().getTime();
     const ttl = this.effectiveTtl(params.ttlSeconds ?? this.settings.defaultX509TtlSeconds, authority.notAfter, now);
@@ -285,6 +300,7 @@ export class CertificateAuthority {
       ttl,
     };
     this.store.transaction(() => {
+      hooks.before?.();
       this.store.issuedSvids.insert({
         serial: svid.serial,
         spiffeId: svid.spiffeId,
@@ -303,7 +319,7 @@ export class CertificateAuthority {
         agent_id: params.agentId ?? null,
         not_after: notAfter.toISOString(),
       });
-      inTransaction?.(svid);
+      hooks.after?.(svid);
     });
     if (ttl.cappedBy) {
       this.log.info({ spiffeId: params.spiffeId, serial: svid.serial, ...ttl }, 'SVID TTL was capped');
@@ -314,10 +330,10 @@ export class CertificateAuthority {
   /** Operator mint (like `spire-server x509 mint`): the key is generated here and returned once. */
   async mintX509Svid(
     params: { spiffeId: string; dnsNames: readonly string[]; ttlSeconds?: number | undefined; keyType?: KeyAlgorithm | undefined },
-    inTransaction?: (svid: IssuedX509Svid) => void,
+    hooks?: IssuanceHooks,
   ): Promise<MintedX509Svid> {
     const keys = await generateKeyPair(params.keyType ?? this.settings.svidKeyType);
-    const svid = await this.issueX509Svid({ ...params, subjectPublicKey: keys.publicKey, kind: 'mint' }, inTransaction);
+    const svid = await this.issueX509Svid({ ...params, subjectPublicKey: keys.publicKey, kind: 'mint' }, hooks);
     return { ...svid, privateKeyPem: await exportPrivateKeyPem(keys.privateKey) };
   }
 

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../../common/files.js';
 import { join } from 'node:path';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyAlgorithm, type KeyPair } from '../../pki/keys.js';
 
@@ -29,7 +30,7 @@ export class MemoryKeyManager implements KeyManager {
 
 const keyIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
 
-/** PKCS#8 PEM files, mode 0600, in a 0700 folder; written to a temp name and renamed so a crash leaves no half key. */
+/** PKCS#8 PEM files, mode 0600, in a 0700 folder, written atomically. */
 export class DiskKeyManager implements KeyManager {
   private readonly cache = new Map<string, KeyPair>();
 
@@ -40,10 +41,7 @@ export class DiskKeyManager implements KeyManager {
 
   async generate(id: string, algorithm: KeyAlgorithm): Promise<KeyPair> {
     const pair = await generateKeyPair(algorithm);
-    const path = this.pathOf(id);
-    const tmp = `${path}.tmp`;
-    writeFileSync(tmp, await exportPrivateKeyPem(pair.privateKey), { mode: 0o600 });
-    renameSync(tmp, path);
+    writeFileAtomic(this.pathOf(id), await exportPrivateKeyPem(pair.privateKey), 0o600);
     this.cache.set(id, pair);
     return pair;
   }

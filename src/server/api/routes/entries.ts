@@ -174,7 +174,7 @@ export function entriesRouter(ctx: ApiContext): Router {
       });
       const svid = await ctx.ca.issueX509Svid(
         { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.publicKey, kind: 'workload', entryId: entry.id },
-        (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'entry.sign_csr', target: entry.id, result: 'ok', detail: { serial: issued.serial } }),
+        { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'entry.sign_csr', target: entry.id, result: 'ok', detail: { serial: issued.serial } }) },
       );
       ctx.metrics.svidsIssued.inc({ kind: 'workload' });
       res.status(201).json({

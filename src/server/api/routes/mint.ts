@@ -34,8 +34,8 @@ export function mintRouter(ctx: ApiContext): Router {
     const body = validate(x509Schema, req.body, 'body');
     try {
       checkMembership(body.spiffe_id);
-      const svid = await ctx.ca.mintX509Svid({ spiffeId: body.spiffe_id, dnsNames: body.dns_names, ttlSeconds: body.ttl, keyType: body.key_type }, (issued) => {
-        ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'x509.mint', target: body.spiffe_id, result: 'ok', detail: { serial: issued.serial } });
+      const svid = await ctx.ca.mintX509Svid({ spiffeId: body.spiffe_id, dnsNames: body.dns_names, ttlSeconds: body.ttl, keyType: body.key_type }, {
+        after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'x509.mint', target: body.spiffe_id, result: 'ok', detail: { serial: issued.serial } }),
       });
       ctx.metrics.svidsIssued.inc({ kind: 'mint' });
       res.status(201).json({

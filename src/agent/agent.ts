@@ -1,0 +1,89 @@
+import { systemClock, type Clock } from '../common/clock.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { ExecutableHashCache } from './attestation/executable-hash.js';
+import { JwtSvidCache } from './cache/jwt-svid-cache.js';
+import { SvidCache } from './cache/svid-cache.js';
+import type { AgentConfig } from './config.js';
+import { servePublicSocket, type PublicSocket } from './endpoints/public-socket.js';
+import { createAgentMetrics, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
+import { AgentNode } from './node/agent-node.js';
+import { AgentStateStore } from './node/agent-state.js';
+import { SyncClient } from './sync/sync-client.js';
+
+export interface RunningAgent {
+  node: AgentNode;
+  sync: SyncClient;
+  svids: SvidCache;
+  socket: PublicSocket;
+  health: HealthServer;
+  /** The value workloads put in SPIFFE_ENDPOINT_SOCKET. */
+  endpointSocket: string;
+  readiness(): Readiness;
+  close(): Promise<void>;
+}
+
+export interface AgentOptions {
+  clock?: Clock;
+  log?: Logger;
+}
+
+/** Compose the node agent: identity, sync, SVID caches, the Workload API socket and health. */
+export async function startAgent(config: AgentConfig, options: AgentOptions = {}): Promise<RunningAgent> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.log_level);
+  const node = new AgentNode(
+    { trustDomain: config.trust_domain, serverAddress: config.server_address, joinToken: config.join_token, trustBundlePath: config.trust_bundle_path, insecureBootstrap: config.insecure_bootstrap },
+    new AgentStateStore(config.data_dir),
+    clock,
+    log,
+  );
+  await node.start();
+  const sync = new SyncClient(node, log);
+  const svids = new SvidCache(sync.entries, node, clock, log, config.max_svids);
+  const jwts = new JwtSvidCache(node, clock);
+  let stoppedReason: string | undefined;
+
+  sync.on('synced', () => void svids.refresh());
+  sync.on('entries', () => void svids.refresh());
+  node.on('identity', () => sync.reconnect());
+  sync.on('status', (state: string) => {
+    stoppedReason = `agent ${state} by the server`;
+    log.error({ state }, state === 'banned' ? 'this agent was banned: deleting its SVIDs and serving nothing' : 'this agent was evicted: serving nothing until it attests again with a new join token');
+    sync.entries.apply([], sync.entries.all().map((e) => e.id));
+    sync.emit('entries', []);
+    svids.stop();
+    svids.clear();
+    jwts.clear();
+    node.forgetIdentity();
+  });
+  sync.start();
+
+  const socket = await servePublicSocket(config.socket_path, { node, sync, svids, jwts, clock, log, hashCache: new ExecutableHashCache() }, log);
+  const readiness = (): Readiness => {
+    if (stoppedReason) return { ready: false, reason: stoppedReason };
+    const now = clock.now().getTime();
+    if (!node.identity || node.identity.notAfter.getTime() <= now) return { ready: false, reason: 'no valid agent SVID' };
+    if (!sync.synced) return { ready: false, reason: 'not yet synced with the server' };
+    if (sync.entries.size > 0 && !svids.all().some((s) => s.notAfter.getTime() > now)) return { ready: false, reason: 'no valid workload SVID to serve yet' };
+    return { ready: true, reason: '' };
+  };
+  const health = await startHealthServer(config.healthHost, config.healthPort, readiness, createAgentMetrics(node, svids));
+  const endpointSocket = `unix://${config.socket_path}`;
+  log.info({ SPIFFE_ENDPOINT_SOCKET: endpointSocket, health_addr: health.address, spiffe_id: node.identity?.spiffeId }, 'sigil agent serving the Workload API');
+  return {
+    node,
+    sync,
+    svids,
+    socket,
+    health,
+    endpointSocket,
+    readiness,
+    async close() {
+      sync.stop();
+      svids.stop();
+      await socket.close();
+      await health.close();
+      node.stop();
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import { X509Certificate } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/logger.js';
+import { createCsr } from '../../pki/csr.js';
+import { exportPrivateKeyPkcs8, generateKeyPair, signatureAlgorithmFor } from '../../pki/keys.js';
+import type { AgentNode } from '../node/agent-node.js';
+import type { AgentEntry, EntryCache } from '../sync/entry-cache.js';
+
+export interface CachedSvid {
+  entryId: string;
+  spiffeId: string;
+  hint: string;
+  revision: number;
+  serial: string;
+  /** DER, leaf first. */
+  chainDer: Uint8Array[];
+  privateKeyPkcs8: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  /** When a successor is fetched: before half-life, with jitter so SVIDs do not all rotate together. */
+  rotateAt: number;
+}
+
+export const maxCsrsPerCall = 500;
+const retryBaseMs = 500;
+const retryMaxMs = 10_000;
+
+/** Rotate between 40 % and 50 % of the lifetime: never later than half-life (SPIRE: half ± 10 %). */
+export function rotationTime(notBefore: number, notAfter: number, random: () => number = Math.random): number {
+  return notBefore + (notAfter - notBefore) * (0.4 + 0.1 * random());
+}
+
+/**
+ * Workload SVIDs for every entry the agent holds. Keys are made here and never leave the node;
+ * the server sees only CSRs. Emits 'updated' with the entry ids whose SVID changed or went away.
+ */
+export class SvidCache extends EventEmitter {
+  private readonly svids = new Map<string, CachedSvid>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private failures = 0;
+  private stopped = false;
+  private overLimitLogged = false;
+
+  constructor(
+    private readonly entries: EntryCache,
+    private readonly node: AgentNode,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly maxSvids: number,
+  ) {
+    super();
+  }
+
+  get(entryId: string): CachedSvid | undefined {
+    return this.svids.get(entryId);
+  }
+
+  all(): CachedSvid[] {
+    return [...this.svids.values()];
+  }
+
+  get size(): number {
+    return this.svids.size;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Forget every SVID (a banned agent must stop serving). */
+  clear(): void {
+    const ids = [...this.svids.keys()];
+    this.svids.clear();
+    if (ids.length) this.emit('updated', ids);
+  }
+
+  /** Bring the cache up to date now (coalesces concurrent calls). */
+  refresh(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.refreshOnce();
+        } while (this.again && !this.stopped);
+      } finally {
+        this.running = undefined;
+        this.schedule();
+      }
+    })();
+    return this.running;
+  }
+
+  private due(now: number): AgentEntry[] {
+    let wanted = this.entries.all().sort((a, b) => a.createdAt - b.createdAt);
+    if (wanted.length > this.maxSvids) {
+      if (!this.overLimitLogged) this.log.error({ entries: wanted.length, max_svids: this.maxSvids }, 'more entries than max_svids; the newest entries get no SVID');
+      this.overLimitLogged = true;
+      wanted = wanted.slice(0, this.maxSvids);
+    }
+    return wanted.filter((e) => {
+      const svid = this.svids.get(e.id);
+      return !svid || svid.revision !== e.revision || now >= svid.rotateAt;
+    });
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const removed = [...this.svids.keys()].filter((id) => !this.entries.get(id));
+    for (const id of removed) this.svids.delete(id);
+    if (removed.length) this.emit('updated', removed);
+    const due = this.due(this.clock.now().getTime());
+    for (let i = 0; i < due.length && !this.stopped; i += maxCsrsPerCall) {
+      await this.issue(due.slice(i, i + maxCsrsPerCall));
+    }
+  }
+
+  private async issue(batch: AgentEntry[]): Promise<void> {
+    const prepared = await Promise.all(
+      batch.map(async (entry) => {
+        const keys = await generateKeyPair('ec-p256');
+        return { entry, keys, csr: await createCsr(keys, signatureAlgorithmFor(keys.algorithm)) };
+      }),
+    );
+    let results;
+    try {
+      const client = await this.node.serverClient();
+      results = (await client.signX509Svids({ requests: prepared.map((p) => ({ entry_id: p.entry.id, csr: Buffer.from(p.csr) })) })).results;
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      // Keep serving what we hold; the server may be down for a while.
+      this.log.warn({ err: (err as { details?: string }).details ?? (err as Error).message, entries: batch.length }, 'cannot get SVIDs from the server; serving cached ones and retrying');
+      return;
+    }
+    const updated: string[] = [];
+    for (const result of results) {
+      const p = prepared.find((x) => x.entry.id === result.entry_id);
+      if (!p) continue;
+      if (result.error || result.svid_chain.length === 0) {
+        this.log.warn({ entryId: result.entry_id, error: result.error }, 'the server refused an SVID');
+        continue;
+      }
+      const chainDer = result.svid_chain.map((b) => new Uint8Array(b));
+      const leaf = new X509Certificate(chainDer[0] as Uint8Array);
+      const notBefore = new Date(leaf.validFrom);
+      const notAfter = new Date(leaf.validTo);
+      // Entry may have changed while we were signing; its current revision decides the next refresh.
+      this.svids.set(p.entry.id, {
+        entryId: p.entry.id,
+        spiffeId: p.entry.spiffeId,
+        hint: p.entry.hint,
+        revision: p.entry.revision,
+        serial: result.serial,
+        chainDer,
+        privateKeyPkcs8: await exportPrivateKeyPkcs8(p.keys.privateKey),
+        notBefore,
+        notAfter,
+        rotateAt: rotationTime(notBefore.getTime(), notAfter.getTime()),
+      });
+      updated.push(p.entry.id);
+    }
+    if (updated.length) this.emit('updated', updated);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const now = this.clock.now().getTime();
+    let delay: number;
+    if (this.failures > 0) {
+      delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.failures - 1));
+    } else {
+      const next = Math.min(...this.all().map((s) => s.rotateAt), now + 60_000);
+      delay = Math.max(50, next - now);
+    }
+    this.timer = setTimeout(() => void this.refresh(), delay);
+    this.timer.unref();
+  }
+}

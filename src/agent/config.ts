@@ -1,0 +1,58 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, parseConfig, parseHostPort, readYamlFile } from '../common/config-file.js';
+import { logLevels, type LogLevel } from '../common/logger.js';
+
+const agentConfigSchema = z.strictObject({
+  trust_domain: z.string().min(1).max(255).regex(/^[a-z0-9._-]+$/, 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores'),
+  server_address: z.string().refine((v) => parseHostPort(v) !== undefined, 'must be host:port of the server agent API, e.g. 127.0.0.1:8443').default('127.0.0.1:8443'),
+  data_dir: z.string().min(1).default('./.sigil/agent'),
+  socket_path: z.string().min(1).default('/tmp/sigil-agent/public/api.sock'),
+  trust_bundle_path: z.string().min(1).optional(),
+  insecure_bootstrap: z.boolean().default(false),
+  join_token: z.string().min(1).optional(),
+  health_addr: z.string().refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8082').default('127.0.0.1:8082'),
+  log_level: z.enum(logLevels as [LogLevel, ...LogLevel[]]).default('info'),
+  max_svids: z.number().int().min(1).max(1_000_000).default(10_000),
+});
+
+export type RawAgentConfig = z.infer<typeof agentConfigSchema>;
+
+export interface AgentConfig extends RawAgentConfig {
+  healthHost: string;
+  healthPort: number;
+}
+
+export const agentEnvironmentOverrides = {
+  SIGIL_DATA_DIR: 'data_dir',
+  SIGIL_TRUST_DOMAIN: 'trust_domain',
+  SIGIL_LOG_LEVEL: 'log_level',
+  SIGIL_SERVER_ADDRESS: 'server_address',
+  SIGIL_AGENT_SOCKET: 'socket_path',
+  SIGIL_JOIN_TOKEN: 'join_token',
+  SIGIL_AGENT_HEALTH_ADDR: 'health_addr',
+} as const;
+
+/** Load and validate the agent config: file (optional), SIGIL_* environment, then flags. */
+export function loadAgentConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env, flags: Partial<Record<keyof RawAgentConfig, unknown>> = {}): AgentConfig {
+  const raw = path ? readYamlFile(path) : {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${path}: the top level must be a mapping of keys`);
+  const base = path ? resolve(path, '..') : process.cwd();
+  const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const key of ['data_dir', 'socket_path', 'trust_bundle_path'] as const) {
+    const v = merged[key];
+    if (typeof v === 'string' && !isAbsolute(v)) merged[key] = resolve(base, v);
+  }
+  for (const [name, key] of Object.entries(agentEnvironmentOverrides)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') merged[key] = key === 'data_dir' || key === 'socket_path' ? resolve(value) : value;
+  }
+  for (const [key, value] of Object.entries(flags)) {
+    if (value !== undefined) merged[key] = typeof value === 'string' && (key === 'data_dir' || key === 'socket_path' || key === 'trust_bundle_path') ? resolve(value) : value;
+  }
+  if (merged.trust_domain === undefined) throw new ConfigError('invalid config: trust_domain: required (set it in the config file or SIGIL_TRUST_DOMAIN)');
+  const parsed = parseConfig(agentConfigSchema, merged, path ?? 'environment');
+  const health = parseHostPort(parsed.health_addr);
+  if (!health) throw new ConfigError('invalid config: health_addr: must be host:port');
+  return { ...parsed, data_dir: resolve(base, parsed.data_dir), socket_path: resolve(base, parsed.socket_path), healthHost: health.host, healthPort: health.port };
+}

@@ -1,0 +1,32 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '../../common/logger.js';
+import { readPeerCredentials } from '../attestation/peer-credentials.js';
+import { CallerProcess } from '../attestation/process-identity.js';
+import type { Selector } from '../attestation/selector.js';
+import { attestWorkload } from '../attestation/workload-attestor.js';
+import type { ExecutableHashCache } from '../attestation/executable-hash.js';
+
+/** Who connected, as the kernel said at accept time. */
+export interface Caller {
+  pid: number;
+  uid: number;
+  gid: number;
+  process: CallerProcess;
+}
+
+/** Read peer credentials at accept (must be synchronous: the fd may be gone later). Fails closed. */
+export function callerOfSocket(socket: Socket): Caller {
+  const creds = readPeerCredentials(socket);
+  const process = new CallerProcess(creds.pid, { pidfd: creds.pidfd });
+  socket.once('close', () => process.close());
+  return { pid: creds.pid, uid: creds.uid, gid: creds.gid, process };
+}
+
+export class WorkloadAttestationError extends Error {}
+
+/** Selectors of the caller; the PID-reuse guard is checked after attestation (lessons row 16). */
+export async function attestCaller(caller: Caller, hashCache: ExecutableHashCache, log: Logger): Promise<Selector[]> {
+  const selectors = await attestWorkload({ pid: caller.pid, uid: caller.uid, gid: caller.gid }, { hashCache, logger: log });
+  if (!caller.process.stillSameProcess()) throw new WorkloadAttestationError('caller process exited or its pid was reused during attestation');
+  return selectors;
+}

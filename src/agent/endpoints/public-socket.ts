@@ -1,0 +1,84 @@
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from '../../common/logger.js';
+import { IdentifiedConnections } from '../../common/grpc/connection-injector.js';
+import { healthService, protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
+import { callerOfSocket, type Caller } from './caller.js';
+import { workloadApiHandlers, type WorkloadApiDeps } from './workload-api.js';
+
+export interface PublicSocket {
+  path: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Make the socket's folder (0755: every local user must reach the socket) and remove a stale
+ * socket left by an earlier run. Anything else at that path is refused, never deleted.
+ */
+export function prepareSocketPath(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new Error(`socket_path ${path} exists and is not a socket; refusing to replace it`);
+  rmSync(path);
+}
+
+function healthHandlers(): grpc.UntypedServiceImplementation {
+  const known = new Set(['', 'SpiffeWorkloadAPI']);
+  return {
+    Check(call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
+      if (!known.has(call.request.service)) return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${call.request.service}` });
+      callback(null, { status: 'SERVING' });
+    },
+    Watch(call: grpc.ServerWritableStream<{ service: string }, unknown>) {
+      call.write({ status: known.has(call.request.service) ? 'SERVING' : 'SERVICE_UNKNOWN' });
+    },
+  };
+}
+
+/**
+ * The Workload API on a unix socket we accept ourselves: each connection's caller is read from
+ * the kernel (SO_PEERCRED) at accept time; a connection whose credentials cannot be read is closed.
+ * Mode 0777 like SPIRE's public socket: who may connect is not the question, who they are is.
+ */
+export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps, 'callerOf'>, log: Logger): Promise<PublicSocket> {
+  const server = new grpc.Server();
+  const connections = new IdentifiedConnections<Caller>(server, 'workload');
+  server.addService(workloadApiService().service, workloadApiHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
+  server.addService(healthService().service, healthHandlers());
+  new ReflectionService(protoDefinition('spiffe/workload.proto')).addToServer(server);
+
+  prepareSocketPath(path);
+  const listener = net.createServer((socket) => {
+    let caller: Caller;
+    try {
+      caller = callerOfSocket(socket);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'refused a connection whose peer credentials cannot be read');
+      socket.destroy();
+      return;
+    }
+    connections.inject(socket, caller);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', (err) => reject(new Error(`cannot listen on socket_path ${path}: ${err.message}`)));
+    listener.listen(path, () => resolve());
+  });
+  chmodSync(path, 0o777);
+  return {
+    path,
+    async close() {
+      connections.destroy();
+      await new Promise<void>((r) => listener.close(() => r()));
+      server.forceShutdown();
+      rmSync(path, { force: true });
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../../common/clock.js';
+import { agentIdPathPrefix } from '../../common/grpc/agent-api-types.js';
+import { verifyX509SvidChain } from '../../spiffe/x509-svid-verify.js';
+import type { AgentRecord } from '../../store/agents.js';
+import type { Store } from '../../store/store.js';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+
+export interface TlsPeer {
+  /** DER chain the client presented, leaf first; empty without a client certificate. */
+  chainDer: Buffer[];
+}
+
+export class AgentAuthError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+    readonly reason: 'unauthenticated' | 'banned' | 'evicted' | 'denied' = code === grpc.status.UNAUTHENTICATED ? 'unauthenticated' : 'denied',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Who is calling: the agent whose current SVID the client certificate is. Checked on every call,
+ * against the bundle of that moment, so a CA rotation, a ban or an eviction takes effect at once.
+ */
+export function authenticateAgent(peer: TlsPeer | undefined, store: Store, ca: CertificateAuthority, clock: Clock): AgentRecord {
+  if (!peer || peer.chainDer.length === 0) throw new AgentAuthError(grpc.status.UNAUTHENTICATED, 'an agent SVID (client certificate) is required');
+  let spiffeId: string;
+  try {
+    spiffeId = verifyX509SvidChain(peer.chainDer, ca.x509BundleDer(), clock.now(), ca.trustDomain).toString();
+  } catch (err) {
+    throw new AgentAuthError(grpc.status.UNAUTHENTICATED, `agent SVID rejected: ${(err as Error).message}`);
+  }
+  if (!spiffeId.startsWith(`spiffe://${ca.trustDomain}${agentIdPathPrefix}`)) {
+    throw new AgentAuthError(grpc.status.PERMISSION_DENIED, `${spiffeId} is not an agent SPIFFE ID`);
+  }
+  const agent = store.agents.getBySpiffeId(spiffeId);
+  if (!agent) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is not attested (evicted or unknown): attest again with a new join token', 'evicted');
+  if (agent.banned) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is banned', 'banned');
+  return agent;
+}

@@ -1,0 +1,183 @@
+import * as grpc from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/logger.js';
+import { hashSecretToken } from '../../common/secrets.js';
+import {
+  agentIdPathPrefix,
+  type AttestAgentRequest,
+  type AttestAgentResponse,
+  type MintJwtSvidRequest,
+  type MintJwtSvidResponse,
+  type RenewAgentRequest,
+  type RenewAgentResponse,
+  type SignedX509Svid,
+  type SignX509SvidsRequest,
+  type SignX509SvidsResponse,
+  type SyncRequest,
+  type SyncMessage,
+} from '../../common/grpc/agent-api-types.js';
+import { verifyCsr } from '../../pki/csr.js';
+import type { Store } from '../../store/store.js';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { ServerMetrics } from '../metrics.js';
+import { AgentAuthError, authenticateAgent, type TlsPeer } from './agent-auth.js';
+import { AgentSyncStream } from './sync-stream.js';
+
+export interface AgentServiceDeps {
+  store: Store;
+  ca: CertificateAuthority;
+  clock: Clock;
+  log: Logger;
+  metrics: ServerMetrics;
+  agentSvidTtlSeconds: number;
+  peerOf(call: { getPeer(): string }): TlsPeer | undefined;
+}
+
+export const maxCsrsPerBatch = 500;
+
+type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
+
+function fail(callback: grpc.sendUnaryData<never>, code: grpc.status, details: string): void {
+  callback({ code, details, name: 'Error', message: details, metadata: new grpc.Metadata() });
+}
+
+function failFromError(callback: grpc.sendUnaryData<never>, err: unknown, log: Logger): void {
+  if (err instanceof AgentAuthError) {
+    fail(callback, err.code, err.message);
+    return;
+  }
+  log.error({ err }, 'agent API call failed');
+  fail(callback, grpc.status.INTERNAL, 'internal error (see the server log)');
+}
+
+export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServiceImplementation {
+  const { store, ca, clock, log } = deps;
+  const audit = (actor: string, action: string, target: string, result: 'ok' | 'error', detail: Record<string, unknown> = {}) =>
+    store.audit.record(clock.now().getTime(), { actor, action, target, result, detail });
+
+  const AttestAgent: Unary<AttestAgentRequest, AttestAgentResponse> = async (call, callback) => {
+    const { join_token: token, csr } = call.request;
+    if (!token) return fail(callback, grpc.status.INVALID_ARGUMENT, 'join_token must be specified');
+    let publicKey: CryptoKey;
+    try {
+      publicKey = (await verifyCsr(new Uint8Array(csr))).publicKey;
+    } catch (err) {
+      return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
+    }
+    const agentId = randomUUID();
+    const spiffeId = `spiffe://${ca.trustDomain}${agentIdPathPrefix}${agentId}`;
+    const tokenHash = hashSecretToken(token);
+    try {
+      const svid = await ca.issueX509Svid(
+        { spiffeId, dnsNames: [], ttlSeconds: deps.agentSvidTtlSeconds, subjectPublicKey: publicKey, kind: 'agent', agentId },
+        {
+          // Redeem the token in the issuance transaction: a refused token discards the SVID.
+          before: () => {
+            const now = clock.now().getTime();
+            const redemption = store.joinTokens.redeem(tokenHash, agentId, now);
+            if (!redemption.ok) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, `join token is ${redemption.reason === 'unknown' ? 'not valid' : redemption.reason}`);
+            store.agents.insert(agentId, spiffeId, 'join_token', now);
+          },
+          after: (issued) => {
+            const now = clock.now().getTime();
+            store.agents.recordSvid(agentId, issued.serial, issued.notAfter.getTime(), now);
+            store.events.append(now, 'agent.attested', agentId, { agent_id: agentId, spiffe_id: spiffeId, serial: issued.serial });
+            audit(`agent:${agentId}`, 'agent.attest', spiffeId, 'ok', { serial: issued.serial });
+          },
+        },
+      );
+      log.info({ agentId, spiffeId }, 'agent attested');
+      callback(null, { agent_id: agentId, spiffe_id: spiffeId, svid_chain: svid.chainDer.map((d) => Buffer.from(d)), bundle: ca.spiffeBundleJson() });
+    } catch (err) {
+      if (err instanceof AgentAuthError) audit('anonymous', 'agent.attest', '', 'error', { message: err.message });
+      failFromError(callback, err, log);
+    }
+  };
+
+  const RenewAgent: Unary<RenewAgentRequest, RenewAgentResponse> = async (call, callback) => {
+    try {
+      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      let publicKey: CryptoKey;
+      try {
+        publicKey = (await verifyCsr(new Uint8Array(call.request.csr))).publicKey;
+      } catch (err) {
+        return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
+      }
+      const svid = await ca.issueX509Svid(
+        { spiffeId: agent.spiffeId, dnsNames: [], ttlSeconds: deps.agentSvidTtlSeconds, subjectPublicKey: publicKey, kind: 'agent', agentId: agent.id },
+        {
+          after: (issued) => {
+            const now = clock.now().getTime();
+            store.agents.recordSvid(agent.id, issued.serial, issued.notAfter.getTime(), now);
+            store.events.append(now, 'agent.renewed', agent.id, { agent_id: agent.id, serial: issued.serial });
+          },
+        },
+      );
+      callback(null, { svid_chain: svid.chainDer.map((d) => Buffer.from(d)) });
+    } catch (err) {
+      failFromError(callback, err, log);
+    }
+  };
+
+  const SignX509Svids: Unary<SignX509SvidsRequest, SignX509SvidsResponse> = async (call, callback) => {
+    try {
+      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const requests = call.request.requests;
+      if (requests.length > maxCsrsPerBatch) return fail(callback, grpc.status.INVALID_ARGUMENT, `at most ${maxCsrsPerBatch} CSRs per call`);
+      const authorized = new Map(store.entries.authorizedFor(agent.spiffeId).map((e) => [e.id, e]));
+      const results: SignedX509Svid[] = [];
+      for (const request of requests) {
+        const entry = authorized.get(request.entry_id);
+        if (!entry) {
+          // An agent asking for an identity it does not hold is worth an operator's attention.
+          audit(`agent:${agent.id}`, 'agent.sign_x509_svid', request.entry_id, 'error', { message: 'entry not authorized for this agent' });
+          log.warn({ agentId: agent.id, entryId: request.entry_id }, 'agent asked for an SVID of an entry it is not authorized for');
+          results.push({ entry_id: request.entry_id, svid_chain: [], error: `entry ${request.entry_id} is not authorized for this agent`, serial: '' });
+          continue;
+        }
+        try {
+          const csr = await verifyCsr(new Uint8Array(request.csr));
+          const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.publicKey, kind: 'workload', entryId: entry.id, agentId: agent.id });
+          deps.metrics.svidsIssued.inc({ kind: 'workload' });
+          results.push({ entry_id: entry.id, svid_chain: svid.chainDer.map((d) => Buffer.from(d)), error: '', serial: svid.serial });
+        } catch (err) {
+          results.push({ entry_id: entry.id, svid_chain: [], error: (err as Error).message, serial: '' });
+        }
+      }
+      store.agents.touch(agent.id, clock.now().getTime());
+      callback(null, { results });
+    } catch (err) {
+      failFromError(callback, err, log);
+    }
+  };
+
+  const MintJwtSvid: Unary<MintJwtSvidRequest, MintJwtSvidResponse> = async (call, callback) => {
+    try {
+      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const entry = store.entries.authorizedFor(agent.spiffeId).find((e) => e.id === call.request.entry_id);
+      if (!entry) {
+        audit(`agent:${agent.id}`, 'agent.mint_jwt_svid', call.request.entry_id, 'error', { message: 'entry not authorized for this agent' });
+        return fail(callback, grpc.status.PERMISSION_DENIED, `entry ${call.request.entry_id} is not authorized for this agent`);
+      }
+      const audience = call.request.audience.filter((a) => a !== '');
+      if (audience.length === 0) return fail(callback, grpc.status.INVALID_ARGUMENT, 'audience must be specified');
+      const jwt = await ca.mintJwtSvid({ spiffeId: entry.spiffeId, audience, ttlSeconds: entry.jwtSvidTtl });
+      callback(null, { token: jwt.token, expires_at: Math.floor(jwt.expiresAt.getTime() / 1000) });
+    } catch (err) {
+      failFromError(callback, err, log);
+    }
+  };
+
+  const Sync: grpc.handleServerStreamingCall<SyncRequest, SyncMessage> = (call) => {
+    try {
+      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      new AgentSyncStream(call, agent, { store, ca, clock, log, bundleJson: () => ca.spiffeBundleJson(), authenticate: () => authenticateAgent(deps.peerOf(call), store, ca, clock) }).start();
+    } catch (err) {
+      const code = err instanceof AgentAuthError ? err.code : grpc.status.INTERNAL;
+      call.emit('error', { code, details: (err as Error).message, metadata: new grpc.Metadata() });
+    }
+  };
+
+  return { AttestAgent, RenewAgent, SignX509Svids, MintJwtSvid, Sync } as unknown as grpc.UntypedServiceImplementation;
+}
