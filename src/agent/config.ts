@@ -7,7 +7,7 @@ const agentConfigSchema = z.strictObject({
   trust_domain: z.string().min(1).max(255).regex(/^[a-z0-9._-]+$/, 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores'),
   server_address: z.string().refine((v) => parseHostPort(v) !== undefined, 'must be host:port of the server agent API, e.g. 127.0.0.1:8443').default('127.0.0.1:8443'),
   data_dir: z.string().min(1).default('./.sigil/agent'),
-  socket_path: z.string().min(1).default('/tmp/sigil-agent/public/api.sock'),
+  socket_path: z.string().min(1).max(107, 'must be at most 107 bytes (the unix socket path limit)').default('/tmp/sigil-agent/public/api.sock'),
   trust_bundle_path: z.string().min(1).optional(),
   insecure_bootstrap: z.boolean().default(false),
   join_token: z.string().min(1).optional(),

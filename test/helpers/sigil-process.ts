@@ -89,6 +89,8 @@ export interface SigilServerProcess {
   child: ChildProcess;
   /** host:port of the admin API. */
   address: string;
+  /** host:port of the agent API (gRPC over TLS). */
+  agentApiAddress: string;
   stderr(): string;
   /** Send `signal` and wait for the exit; SIGKILL if it does not come in time. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -114,9 +116,11 @@ export async function waitForReady(address: string, child: ChildProcess, stderr:
 
 /** Start `sigil server run` as a child process and wait until it is ready. */
 export async function startSigilServer(options: { env: Record<string, string>; address: string; args?: readonly string[]; cwd?: string }): Promise<SigilServerProcess> {
+  // Tests run in parallel: never let a server take the default agent API port.
+  const agentApiAddress = options.env.SIGIL_AGENT_API_ADDR ?? `127.0.0.1:${await freePort()}`;
   const child = spawn(process.execPath, [cliPath, 'server', 'run', ...(options.args ?? [])], {
     cwd: options.cwd ?? repoRoot,
-    env: childEnv(options.env),
+    env: childEnv({ ...options.env, SIGIL_AGENT_API_ADDR: agentApiAddress }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collect(child);
@@ -136,5 +140,43 @@ export async function startSigilServer(options: { env: Record<string, string>; a
     await stop('SIGKILL');
     throw err;
   }
-  return { child, address: options.address, stderr: output.stderr, stop };
+  return { child, address: options.address, agentApiAddress, stderr: output.stderr, stop };
+}
+
+export interface SigilAgentProcess {
+  child: ChildProcess;
+  /** host:port of /live, /ready, /metrics. */
+  healthAddress: string;
+  socketPath: string;
+  stdout(): string;
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Start `sigil agent run` as a child process and wait until /ready says it is attested and synced. */
+export async function startSigilAgent(options: { args: readonly string[]; env?: Record<string, string>; socketPath: string; dataDir: string }): Promise<SigilAgentProcess> {
+  const healthAddress = `127.0.0.1:${await freePort()}`;
+  const child = spawn(process.execPath, [cliPath, 'agent', 'run', '--socket-path', options.socketPath, '--data-dir', options.dataDir, ...options.args], {
+    cwd: repoRoot,
+    env: childEnv({ SIGIL_TRUST_DOMAIN: 'example.org', SIGIL_AGENT_HEALTH_ADDR: healthAddress, ...options.env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = collect(child);
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    const done = exited(child);
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    try {
+      return await done;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  try {
+    await waitForReady(healthAddress, child, output.stderr);
+  } catch (err) {
+    await stop('SIGKILL');
+    throw err;
+  }
+  return { child, healthAddress, socketPath: options.socketPath, stdout: output.stdout, stderr: output.stderr, stop };
 }

@@ -26,9 +26,12 @@ export const maxCsrsPerCall = 500;
 const retryBaseMs = 500;
 const retryMaxMs = 10_000;
 
-/** Rotate between 40 % and 50 % of the lifetime: never later than half-life (SPIRE: half ± 10 %). */
+/**
+ * Rotate between 40 % and 45 % of the lifetime, with jitter so SVIDs do not all rotate together
+ * (SPIRE: half ± 10 %). Ending at 45 % leaves time to sign, so no SVID is served past half-life.
+ */
 export function rotationTime(notBefore: number, notAfter: number, random: () => number = Math.random): number {
-  return notBefore + (notAfter - notBefore) * (0.4 + 0.1 * random());
+  return notBefore + (notAfter - notBefore) * (0.4 + 0.05 * random());
 }
 
 /**

@@ -6,6 +6,7 @@ import { group, leaf } from '../command.js';
 import { CommandFailure, UsageError } from '../errors.js';
 import type { FlagValues } from '../flag-values.js';
 import { formatFields, formatFound, outputFormat, printJson, printText } from '../output.js';
+import { agentRunCommand } from './agent-run.js';
 
 type AgentJson = ReturnType<typeof presentAgent>;
 
@@ -65,4 +66,34 @@ const show = leaf({
   },
 });
 
-export const agentCommands = group('agent', 'Inspect attested agents', [list, show]);
+const evict = leaf({
+  name: 'evict',
+  summary: 'Evict an agent: forget it; it may attest again with a new join token',
+  flags: { 'agent-id': { type: 'string', valueName: 'ID', description: 'ID of the agent (or give it as the argument)' }, 'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'SPIFFE ID of the agent, instead of its ID' }, ...clientFlags },
+  positionals: { usage: '[AGENT_ID]', max: 1 },
+  async run(flags, positionals) {
+    const client = await adminClient(flags);
+    const agent = await findAgent(client, flags, positionals);
+    await client.delete(`/v1/agents/${encodeURIComponent(agent.id)}`);
+    if (outputFormat(flags) === 'json') printJson({ evicted: agent.id });
+    else printText(`Agent evicted: ${agent.spiffe_id}`);
+    return 0;
+  },
+});
+
+const ban = leaf({
+  name: 'ban',
+  summary: 'Ban an agent: every call it makes is refused; it deletes its SVIDs and serves nothing',
+  flags: { 'agent-id': { type: 'string', valueName: 'ID', description: 'ID of the agent (or give it as the argument)' }, 'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'SPIFFE ID of the agent, instead of its ID' }, ...clientFlags },
+  positionals: { usage: '[AGENT_ID]', max: 1 },
+  async run(flags, positionals) {
+    const client = await adminClient(flags);
+    const agent = await findAgent(client, flags, positionals);
+    const banned = await client.postJson<AgentJson>(`/v1/agents/${encodeURIComponent(agent.id)}/ban`, {});
+    if (outputFormat(flags) === 'json') printJson(banned);
+    else printText(`Agent banned: ${agent.spiffe_id}`);
+    return 0;
+  },
+});
+
+export const agentCommands = group('agent', 'Run the node agent, or manage attested agents', [agentRunCommand, list, show, evict, ban]);

@@ -1,7 +1,9 @@
 import { group, type CommandGroup } from '../command.js';
 import { agentCommands } from './agent.js';
+import { apiCommands } from './api.js';
 import { authorityCommands } from './authority.js';
 import { bundleCommands } from './bundle.js';
+import { devCommand } from './dev.js';
 import { entryCommands } from './entry.js';
 import { healthcheckCommand } from './healthcheck.js';
 import { jwtCommands } from './jwt.js';
@@ -13,6 +15,7 @@ import { x509Commands } from './x509.js';
 /** Every `sigil` command, as a tree whose root is the program itself. */
 export const sigilCommands: CommandGroup = group('sigil', 'Sigil: a SPIFFE-compatible CA server and node agent', [
   serverCommands,
+  devCommand,
   entryCommands,
   tokenCommands,
   bundleCommands,
@@ -21,5 +24,6 @@ export const sigilCommands: CommandGroup = group('sigil', 'Sigil: a SPIFFE-compa
   svidCommands,
   agentCommands,
   authorityCommands,
+  apiCommands,
   healthcheckCommand,
 ]);

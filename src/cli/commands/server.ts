@@ -4,6 +4,7 @@ import type { ServerConfig } from '../../server/config.js';
 import type { RunningServer } from '../../server/server.js';
 import { group, leaf } from '../command.js';
 import { CommandFailure } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 
 export const defaultServerConfigPath = 'config/server.yaml';
 
@@ -16,27 +17,6 @@ async function loadConfig(path: string | undefined): Promise<ServerConfig> {
     if (err instanceof ConfigError) throw new CommandFailure(err.message);
     throw err;
   }
-}
-
-/**
- * Listen for SIGINT/SIGTERM from before the server starts, so that a signal during startup still
- * ends in a clean close. After the first signal the handlers are gone: a second one kills at once.
- */
-function stopSignal(): { received: Promise<NodeJS.Signals>; dispose(): void } {
-  let stop: (signal: NodeJS.Signals) => void = () => undefined;
-  const received = new Promise<NodeJS.Signals>((resolveSignal) => {
-    stop = (signal) => {
-      dispose();
-      resolveSignal(signal);
-    };
-  });
-  const dispose = () => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  return { received, dispose };
 }
 
 const run = leaf({

@@ -86,7 +86,7 @@ export interface MintedJwtSvid {
 /** Default bundle refresh hint, as SPIRE's bundle endpoint (5 minutes). */
 export const bundleRefreshHintSeconds = 300;
 
-/** notBefore is backdated so that peers with a slightly slow clock accept a fresh SVID (SPIRE uses 10 s). */
+/** notBefore is backdated so that peers with a slightly slow clock accept a fresh SVID (SPIRE uses 10 s; we use at most 10 % of the TTL). */
 export const notBeforeBackdateMs = 10_000;
 
 function newKeyId(): string {
@@ -280,7 +280,9 @@ export class CertificateAuthority {
     const now = this.clock.now().getTime();
     const ttl = this.effectiveTtl(params.ttlSeconds ?? this.settings.defaultX509TtlSeconds, authority.notAfter, now);
     const issuer: CertificateIssuer = { certificate: parseCertificateDer(authority.certificateDer as Uint8Array), keys };
-    const notBefore = new Date(Math.max(now - notBeforeBackdateMs, authority.notBefore));
+    // A short-lived SVID is backdated less, so that its half-life stays after the moment it is issued.
+    const backdate = Math.min(notBeforeBackdateMs, ttl.effectiveSeconds * 100);
+    const notBefore = new Date(Math.max(now - backdate, authority.notBefore));
     const notAfter = new Date(now + ttl.effectiveSeconds * 1000);
     const leaf = await mintX509Leaf({ spiffeId: params.spiffeId, dnsNames: params.dnsNames, subjectPublicKey: params.subjectPublicKey, issuer, notBefore, notAfter });
     const leafDer = certificateDer(leaf);
