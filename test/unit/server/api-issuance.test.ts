@@ -154,6 +154,24 @@ describe('authorities, agents, events', () => {
     await t.http.get('/v1/agents/nope').set(auth).expect(404);
   });
 
+  test('ban and evict an agent: audited events; unknown agents are 404', async () => {
+    const now = Date.now();
+    t.server.store.agents.insert('agent-one', 'spiffe://example.org/sigil/agent/join_token/agent-one', 'join_token', now);
+    const banned = await t.http.post('/v1/agents/agent-one/ban').set(auth).send({}).expect(200);
+    assert.equal(banned.body.banned, true);
+    const listed = await t.http.get('/v1/agents').set(auth).query({ banned: 'true' }).expect(200);
+    assert.deepEqual(listed.body.agents.map((a: { id: string }) => a.id), ['agent-one']);
+    await t.http.delete('/v1/agents/agent-one').set(auth).expect(204);
+    await t.http.get('/v1/agents/agent-one').set(auth).expect(404);
+    await t.http.delete('/v1/agents/agent-one').set(auth).expect(404);
+    await t.http.post('/v1/agents/nope/ban').set(auth).send({}).expect(404);
+    await t.http.post('/v1/agents/agent-one/ban').set({ Authorization: `Bearer ${t.viewerToken}` }).send({}).expect(403);
+    const events = await t.http.get('/v1/events').set(auth).query({ type: ['agent.banned', 'agent.evicted'] }).expect(200);
+    assert.deepEqual(events.body.events.map((e: { type: string }) => e.type), ['agent.banned', 'agent.evicted']);
+    const audit = await t.http.get('/v1/audit').set(auth).query({ action: 'agent.ban' }).expect(200);
+    assert.equal(audit.body.records.filter((r: { result: string }) => r.result === 'ok').length, 1);
+  });
+
   test('events resume after an id and bad cursors are 400', async () => {
     const all = await t.http.get('/v1/events').set(auth).query({ limit: 2 }).expect(200);
     assert.equal(all.body.events.length, 2);

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { ServerClient } from '../../../src/agent/node/server-client.js';
+import type { AgentIdentity } from '../../../src/agent/node/agent-state.js';
+import type { SyncMessage } from '../../../src/common/grpc/agent-api-types.js';
+import { silentLogger } from '../../../src/common/logger.js';
+import { generateSecretToken, hashSecretToken } from '../../../src/common/secrets.js';
+import { createCsr } from '../../../src/pki/csr.js';
+import { generateKeyPair, signatureAlgorithmFor } from '../../../src/pki/keys.js';
+import { pemEncodeAll } from '../../../src/pki/pem.js';
+import { MemoryKeyManager } from '../../../src/server/ca/key-manager.js';
+import { loadServerConfig } from '../../../src/server/config.js';
+import { startServer, type RunningServer } from '../../../src/server/server.js';
+import { tempDir } from '../../helpers/test-server.js';
+
+// A real server with its agent API on a real TLS port, and agents played by Sigil's own
+// ServerClient (the same code the agent runs), over real mutual TLS.
+
+let dir: string;
+let server: RunningServer;
+let address: string;
+const trustDomain = 'example.org';
+
+function newJoinToken(expiresInMs = 600_000): string {
+  const token = generateSecretToken('sjt');
+  server.store.joinTokens.create(hashSecretToken(token), 'test', Date.now() + expiresInMs, Date.now());
+  return token;
+}
+
+const roots = () => pemEncodeAll('CERTIFICATE', server.ca.x509BundleDer());
+
+async function attest(token: string): Promise<AgentIdentity> {
+  const keys = await generateKeyPair('ec-p256');
+  const client = ServerClient.forAttestation(address, { trustDomain, rootsPem: roots() });
+  try {
+    const res = await client.attest({ join_token: token, csr: Buffer.from(await createCsr(keys, signatureAlgorithmFor(keys.algorithm))) });
+    const chain = res.svid_chain.map((b) => new Uint8Array(b));
+    return { agentId: res.agent_id, spiffeId: res.spiffe_id, keys, svidChainDer: chain, notAfter: new Date(new X509Certificate(chain[0] as Uint8Array).validTo) };
+  } finally {
+    client.close();
+  }
+}
+
+function entry(spiffePath: string, parentId: string): string {
+  const now = Date.now();
+  const created = server.store.entries.create({ spiffeId: `spiffe://${trustDomain}/${spiffePath}`, parentId, selectors: [{ type: 'unix', value: 'uid:1' }], dnsNames: [], x509SvidTtl: 600, jwtSvidTtl: 300, hint: '', admin: false }, now);
+  server.store.events.append(now, 'entry.created', created.id);
+  return created.id;
+}
+
+async function csr(): Promise<Buffer> {
+  const keys = await generateKeyPair('ec-p256');
+  return Buffer.from(await createCsr(keys, signatureAlgorithmFor(keys.algorithm)));
+}
+
+const isCode = (code: grpc.status, pattern: RegExp) => (err: grpc.ServiceError) => err.code === code && pattern.test(err.details);
+
+before(async () => {
+  dir = tempDir('sigil-agent-api-');
+  const config = loadServerConfig(undefined, { SIGIL_TRUST_DOMAIN: trustDomain, SIGIL_DATA_DIR: dir, SIGIL_ADMIN_ADDR: '127.0.0.1:0', SIGIL_AGENT_API_ADDR: '127.0.0.1:0' });
+  server = await startServer(config, { log: silentLogger, keyManager: new MemoryKeyManager() });
+  address = server.agentApi?.address as string;
+});
+
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('node attestation', () => {
+  it('a join token works once; the agent SVID names the agent, not the token', async () => {
+    const token = newJoinToken();
+    const identity = await attest(token);
+    assert.match(identity.spiffeId, /^spiffe:\/\/example\.org\/sigil\/agent\/join_token\/[0-9a-f-]{36}$/);
+    assert.ok(!identity.spiffeId.includes(token));
+    assert.equal(server.store.agents.get(identity.agentId)?.spiffeId, identity.spiffeId);
+    await assert.rejects(attest(token), /join token is used/);
+  });
+
+  it('unknown and expired tokens are refused, and nothing is recorded for them', async () => {
+    const before = server.store.agents.list({}, { pageSize: 100 }).items.length;
+    await assert.rejects(attest('sjt_not-a-token'), /join token is not valid/);
+    await assert.rejects(attest(newJoinToken(-1000)), /join token is expired/);
+    assert.equal(server.store.agents.list({}, { pageSize: 100 }).items.length, before);
+    const refused = server.store.audit.list({ action: 'agent.attest', result: 'error' }, { pageSize: 100 }).items;
+    assert.ok(refused.length >= 2);
+  });
+
+  it('the server is authenticated by its SPIFFE ID: a client expecting another trust domain refuses it', async () => {
+    const keys = await generateKeyPair('ec-p256');
+    const client = ServerClient.forAttestation(address, { trustDomain: 'other.org', rootsPem: roots() });
+    try {
+      await assert.rejects(client.attest({ join_token: newJoinToken(), csr: Buffer.from(await createCsr(keys, signatureAlgorithmFor(keys.algorithm))) }), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('agent authorization', () => {
+  let a: AgentIdentity;
+  let b: AgentIdentity;
+  let entryA: string;
+  let nestedA: string;
+  let entryB: string;
+
+  before(async () => {
+    a = await attest(newJoinToken());
+    b = await attest(newJoinToken());
+    entryA = entry('a/web', a.spiffeId);
+    nestedA = entry('a/web/sidecar', `spiffe://${trustDomain}/a/web`);
+    entryB = entry('b/db', b.spiffeId);
+  });
+
+  it('an agent gets SVIDs for its entries and nested ones, never for another agent\'s (refusal audited)', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, a);
+    try {
+      const res = await client.signX509Svids({ requests: [{ entry_id: entryA, csr: await csr() }, { entry_id: nestedA, csr: await csr() }, { entry_id: entryB, csr: await csr() }] });
+      const byEntry = new Map(res.results.map((r) => [r.entry_id, r]));
+      assert.equal(byEntry.get(entryA)?.error, '');
+      assert.equal(byEntry.get(nestedA)?.error, '');
+      assert.match(byEntry.get(entryB)?.error ?? '', /is not authorized for this agent/);
+      assert.equal(byEntry.get(entryB)?.svid_chain.length, 0);
+      const leaf = new X509Certificate(byEntry.get(entryA)?.svid_chain[0] as Buffer);
+      assert.equal(leaf.subjectAltName, `URI:spiffe://${trustDomain}/a/web`);
+      const denied = server.store.audit.list({ action: 'agent.sign_x509_svid', result: 'error' }, { pageSize: 100 }).items;
+      assert.ok(denied.some((r) => r.target === entryB && r.actor === `agent:${a.agentId}`));
+      await assert.rejects(client.mintJwtSvid({ entry_id: entryB, audience: ['x'] }), isCode(grpc.status.PERMISSION_DENIED, /not authorized/));
+      const jwt = await client.mintJwtSvid({ entry_id: entryA, audience: ['x'] });
+      assert.equal(jwt.token.split('.').length, 3);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('the sync stream sends exactly the authorized entries, then changes as they happen', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, a);
+    const stream = client.sync({ after_event_id: 0, known_entries: [], bundle_sequence: '' });
+    const messages: SyncMessage[] = [];
+    const waitFor = async (predicate: () => boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!predicate()) {
+        if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(messages.map((m) => m.change))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    stream.on('data', (m: SyncMessage) => messages.push(m));
+    stream.on('error', () => undefined);
+    try {
+      await waitFor(() => messages.some((m) => m.entries) && messages.some((m) => m.bundle));
+      const first = messages.find((m) => m.entries)?.entries;
+      assert.deepEqual(first?.upserted.map((e) => e.id).sort(), [entryA, nestedA].sort());
+      const added = entry('a/api', a.spiffeId);
+      entry('b/other', b.spiffeId);
+      await waitFor(() => messages.some((m) => m.entries?.upserted.some((e) => e.id === added)));
+      assert.ok(!messages.some((m) => m.entries?.upserted.some((e) => e.spiffe_id.includes('/b/'))), 'nothing of agent B');
+      const now = Date.now();
+      server.store.transaction(() => {
+        server.store.entries.delete(added);
+        server.store.events.append(now, 'entry.deleted', added);
+      });
+      await waitFor(() => messages.some((m) => m.entries?.removed.includes(added)));
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+
+  it('a resume sends only what differs from what the agent holds', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, a);
+    const current = server.store.entries.authorizedFor(a.spiffeId);
+    const stream = client.sync({ after_event_id: 1, known_entries: [...current.map((e) => ({ id: e.id, revision: e.revision })), { id: 'gone-entry', revision: 3 }], bundle_sequence: server.ca.bundleSequence().toString() });
+    try {
+      const first = await new Promise<SyncMessage>((resolve, reject) => {
+        stream.once('data', resolve);
+        stream.once('error', reject);
+      });
+      assert.deepEqual(first.entries?.upserted, []);
+      assert.deepEqual(first.entries?.removed, ['gone-entry']);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+
+  it('calls without a client certificate are Unauthenticated', async () => {
+    const client = ServerClient.forAttestation(address, { trustDomain, rootsPem: roots() });
+    try {
+      await assert.rejects(client.signX509Svids({ requests: [] }), isCode(grpc.status.UNAUTHENTICATED, /client certificate/));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a bad CSR is InvalidArgument on renewal; a good one renews', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, a);
+    try {
+      await assert.rejects(client.renew({ csr: Buffer.from('nope') }), isCode(grpc.status.INVALID_ARGUMENT, /csr/));
+      const renewed = await client.renew({ csr: await csr() });
+      assert.equal(new X509Certificate(renewed.svid_chain[0] as Buffer).subjectAltName, `URI:${a.spiffeId}`);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a banned agent is refused and its open stream is told; an evicted one is refused', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, b);
+    const stream = client.sync({ after_event_id: 0, known_entries: [], bundle_sequence: '' });
+    const statuses: string[] = [];
+    stream.on('data', (m: SyncMessage) => m.status && statuses.push(m.status.state));
+    stream.on('error', () => undefined);
+    try {
+      await new Promise((r) => stream.once('data', r));
+      const now = Date.now();
+      server.store.transaction(() => {
+        server.store.agents.ban(b.agentId, now);
+        server.store.events.append(now, 'agent.banned', b.agentId);
+      });
+      const deadline = Date.now() + 5000;
+      while (!statuses.includes('banned') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(statuses, ['banned']);
+      await assert.rejects(client.signX509Svids({ requests: [] }), isCode(grpc.status.PERMISSION_DENIED, /agent is banned/));
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+    const c = await attest(newJoinToken());
+    server.store.agents.delete(c.agentId);
+    const evicted = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, c);
+    try {
+      await assert.rejects(evicted.signX509Svids({ requests: [] }), isCode(grpc.status.PERMISSION_DENIED, /not attested/));
+    } finally {
+      evicted.close();
+    }
+  });
+});
