@@ -11,6 +11,7 @@ import { generateKeyPair } from '../src/pki/keys.js';
 import { MemoryKeyManager } from '../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
+import { runAgentBenchmarks } from './agent.js';
 
 interface Result {
   name: string;
@@ -58,8 +59,10 @@ async function main(): Promise<void> {
   await server.close();
   rmSync(dataDir, { recursive: true, force: true });
 
-  console.log(`| benchmark | ops | seconds | ops/s |\n|---|---:|---:|---:|`);
+  console.log(`### X.509-SVID issuance\n\n| benchmark | ops | seconds | ops/s |\n|---|---:|---:|---:|`);
   for (const r of results) console.log(`| ${r.name} | ${r.ops} | ${r.seconds.toFixed(2)} | ${Math.round(r.ops / r.seconds)} |`);
+  console.log('');
+  console.log((await runAgentBenchmarks()).join('\n'));
 }
 
 await main();

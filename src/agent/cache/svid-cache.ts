@@ -55,6 +55,8 @@ export class SvidCache extends EventEmitter {
     private readonly maxSvids: number,
   ) {
     super();
+    // Every open Workload API stream listens here; their number is bounded by connections, not by 10.
+    this.setMaxListeners(0);
   }
 
   get(entryId: string): CachedSvid | undefined {

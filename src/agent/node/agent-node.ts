@@ -52,6 +52,8 @@ export class AgentNode extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
+    // Every open Workload API stream listens here; their number is bounded by connections, not by 10.
+    this.setMaxListeners(0);
   }
 
   get trust(): ServerTrust {

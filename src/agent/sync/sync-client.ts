@@ -30,6 +30,8 @@ export class SyncClient extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
+    // Every open Workload API stream listens here; their number is bounded by connections, not by 10.
+    this.setMaxListeners(0);
   }
 
   start(): void {
