@@ -25,6 +25,19 @@ test('the compose server service runs `sigil server run` with the promised envir
   }
 });
 
+test('the compose agent attests with a bootstrapped join token and shares its socket', () => {
+  const compose = parse(readFileSync(`${repoRoot}docker-compose.yml`, 'utf8')) as { services: Record<string, ComposeService & { pid?: string; depends_on?: Record<string, unknown>; volumes?: string[] }> };
+  const agent = compose.services.agent;
+  assert.ok(agent, 'an agent service');
+  assert.equal(agent.pid, 'host', 'the agent must see callers\' pids');
+  const command = (agent.command ?? []).join(' ');
+  assert.match(command, /agent run/);
+  assert.match(command, /--join-token/);
+  assert.match(command, /--trust-bundle/);
+  assert.ok(agent.volumes?.some((v) => v.startsWith('sigil-public:')), 'the socket folder is a shared volume');
+  assert.ok(compose.services['agent-bootstrap'], 'a service that makes the join token');
+});
+
 test('the Dockerfile builds the same entry point the package exposes', () => {
   const dockerfile = readFileSync(`${repoRoot}Dockerfile`, 'utf8');
   const pkg = JSON.parse(readFileSync(`${repoRoot}package.json`, 'utf8')) as { bin: Record<string, string> };
