@@ -32,6 +32,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/agent/**', '**/cli/**'], message: 'server/ never imports agent/ or cli/' }] }] },
   },
   {
+    files: ['src/workload/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/store/**', '**/agent/**', '**/cli/**'], message: 'workload/ is a client library: spiffe/, pki/ and common/ only' }] }] },
+  },
+  {
     files: ['src/agent/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/store/**', '**/cli/**'], message: 'agent/ never imports server/, store/ or cli/' }] }] },
   },

@@ -1,5 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { SpiffeId } from './id.js';
+import { KeyUsageFlags } from '@peculiar/asn1-x509';
+import { readCertificateFacts } from './certificate-facts.js';
 import { spiffeIdOfCertificate } from './x509-svid-profile.js';
 
 export class X509SvidVerifyError extends Error {
@@ -12,7 +14,7 @@ export class X509SvidVerifyError extends Error {
  * the TLS stack's check so the roots can change with every CA rotation.
  */
 export function verifyX509SvidChain(chainDer: readonly Uint8Array[], rootsDer: readonly Uint8Array[], now: Date, trustDomain: string): SpiffeId {
-  if (chainDer.length === 0) throw new X509SvidVerifyError('no client certificate');
+  if (chainDer.length === 0) throw new X509SvidVerifyError('empty certificates chain');
   const roots = rootsDer.map((d) => new X509Certificate(d));
   const chain = chainDer.map((d) => new X509Certificate(d));
   const nowMs = now.getTime();
@@ -21,12 +23,19 @@ export function verifyX509SvidChain(chainDer: readonly Uint8Array[], rootsDer: r
       throw new X509SvidVerifyError(`certificate ${cert.serialNumber} is expired or not yet valid`);
     }
   }
-  const leaf = chain[0] as X509Certificate;
-  if (leaf.ca) throw new X509SvidVerifyError('leaf certificate with CA flag set to true');
+  // The leaf checks of go-spiffe's x509svid.Verify (spec §2.3, X-21), with its texts.
+  // node's X509Certificate.ca also wants keyCertSign (OpenSSL's X509_check_ca); read the flag itself.
+  const leafFacts = readCertificateFacts(chainDer[0] as Uint8Array);
+  if (leafFacts.basicConstraints?.ca) throw new X509SvidVerifyError('leaf certificate with CA flag set to true');
+  const leafUsage = leafFacts.keyUsage?.flags ?? 0;
+  if (leafUsage & KeyUsageFlags.keyCertSign) throw new X509SvidVerifyError('leaf certificate with KeyCertSign key usage');
+  if (leafUsage & KeyUsageFlags.cRLSign) throw new X509SvidVerifyError('leaf certificate with KeyCrlSign key usage');
   for (let i = 0; i + 1 < chain.length; i++) {
     const child = chain[i] as X509Certificate;
     const parent = chain[i + 1] as X509Certificate;
-    if (!parent.ca || !child.verify(parent.publicKey)) throw new X509SvidVerifyError('certificate chain does not verify');
+    if (!parent.ca || !((readCertificateFacts(chainDer[i + 1] as Uint8Array).keyUsage?.flags ?? 0) & KeyUsageFlags.keyCertSign) || !child.verify(parent.publicKey)) {
+      throw new X509SvidVerifyError('certificate chain does not verify: an intermediate is not a CA with keyCertSign, or does not sign the certificate below it');
+    }
   }
   const top = chain[chain.length - 1] as X509Certificate;
   const anchored = roots.some((root) => top.raw.equals(root.raw) || (top.checkIssued(root) && top.verify(root.publicKey)));

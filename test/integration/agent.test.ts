@@ -160,6 +160,15 @@ c.close();`,
     assert.deepEqual(result, { ok: true, spiffeIds: ['spiffe://example.org/workload/nobody'] });
   });
 
+  it('/metrics exposes absolute expiry timestamps of the agent SVID and of cached SVIDs', async () => {
+    const text = await (await fetch(`http://${agent.healthAddress}/metrics`)).text();
+    const agentExpiry = Number(/^sigil_agent_svid_not_after_timestamp_seconds (\d+)$/m.exec(text)?.[1]);
+    assert.ok(agentExpiry > Date.now() / 1000 && agentExpiry < Date.now() / 1000 + 2 * 3600, `agent SVID expiry ${agentExpiry}`);
+    assert.match(text, /sigil_agent_workload_svid_not_after_timestamp_seconds\{spiffe_id="spiffe:\/\/example\.org\/workload\/root",entry_id="[0-9a-f-]+"\} \d{10}/);
+    const ready = await fetch(`http://${agent.healthAddress}/ready`);
+    assert.equal(ready.status, 200);
+  });
+
   it('WL-33/WL-31: bundles are keyed by the trust domain SPIFFE ID; JWT bundles carry kid', async () => {
     const x509 = await firstMessage(client.FetchX509Bundles({}, securityHeader()));
     assert.deepEqual(Object.keys(x509.bundles), ['spiffe://example.org']);
