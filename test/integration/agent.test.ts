@@ -198,6 +198,26 @@ c.close();`,
     await assert.rejects(fetchJwt(client, ['x'], 'spiffe://example.org/not-mine'), (err: grpc.ServiceError) => err.code === grpc.status.PERMISSION_DENIED);
   });
 
+  it('the built-in helper: `sigil api fetch x509 --write` against the real agent, verified by openssl; jwt fetch and validate', async () => {
+    const env = { SPIFFE_ENDPOINT_SOCKET: `unix://${socketPath()}` };
+    const out = join(dir, 'helper-out');
+    const fetched = await runProcess(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'api', 'fetch', 'x509', '--write', out], { env });
+    assert.equal(fetched.code, 0, fetched.stderr);
+    assert.match(fetched.stdout, /spiffe:\/\/example\.org\/workload\/root/);
+    const verify = await runProcess('openssl', ['verify', '-CAfile', join(out, 'bundle.pem'), join(out, 'svid.pem')]);
+    assert.match(verify.stdout, /OK/, verify.stderr);
+    assert.equal(execFileSync('stat', ['-c', '%a', join(out, 'svid.key')], { encoding: 'utf8' }).trim(), '600');
+    const jwt = await runProcess(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'api', 'fetch', 'jwt', '--audience', 'billing', '--output', 'json'], { env });
+    assert.equal(jwt.code, 0, jwt.stderr);
+    const token = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(jwt.stdout)?.[0] as string;
+    const valid = await runProcess(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'api', 'validate', 'jwt', '--audience', 'billing', '--svid', token], { env });
+    assert.equal(valid.code, 0, valid.stderr);
+    assert.match(valid.stdout, /SVID is valid/);
+    const invalid = await runProcess(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'api', 'validate', 'jwt', '--audience', 'other', '--svid', token], { env });
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /expected audience in \["other"\]/);
+  });
+
   it('a new entry reaches an open stream; deleting the entries ends it with PermissionDenied', async () => {
     const recorder = new StreamRecorder(client.FetchX509SVID({}, securityHeader()));
     await recorder.until((r) => r.messages.length >= 1, 10_000, 'first message');
