@@ -30,6 +30,27 @@ export function prepareSocketPath(path: string): void {
   rmSync(path);
 }
 
+/**
+ * gRPC reflection for the Workload API (WL-07). @grpc/reflection indexes the symbols of a proto
+ * without a package under a leading dot (".SpiffeWorkloadAPI"), so grpcurl and other clients would
+ * not find "SpiffeWorkloadAPI". The proto must keep no package (spec §8.1); we add the plain names.
+ */
+function workloadApiReflection(): ReflectionService {
+  const service = new ReflectionService(protoDefinition('spiffe/workload.proto'));
+  const implementations = service as unknown as Record<'v1' | 'v1Alpha', { symbols?: Record<string, unknown>; services?: Record<string, unknown> } | undefined>;
+  for (const impl of [implementations.v1, implementations.v1Alpha]) {
+    for (const table of [impl?.symbols, impl?.services]) {
+      if (!table) continue;
+      for (const key of Object.keys(table)) {
+        if (!key.startsWith('.')) continue;
+        table[key.slice(1)] = table[key];
+        if (table === impl?.services) delete table[key];
+      }
+    }
+  }
+  return service;
+}
+
 function healthHandlers(): grpc.UntypedServiceImplementation {
   const known = new Set(['', 'SpiffeWorkloadAPI']);
   return {
@@ -53,7 +74,7 @@ export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps
   const connections = new IdentifiedConnections<Caller>(server, 'workload');
   server.addService(workloadApiService().service, workloadApiHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
   server.addService(healthService().service, healthHandlers());
-  new ReflectionService(protoDefinition('spiffe/workload.proto')).addToServer(server);
+  workloadApiReflection().addToServer(server);
 
   prepareSocketPath(path);
   const listener = net.createServer((socket) => {
