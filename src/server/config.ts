@@ -48,7 +48,7 @@ const serverConfigSchema = z.strictObject({
       default_x509_ttl: durationSchema(1).default(3600),
       default_jwt_ttl: durationSchema(1).default(300),
       max_ttl: durationSchema(1).default(86400),
-      agent_ttl: durationSchema(60).default(3600),
+      agent_ttl: durationSchema(10).default(3600),
       server_ttl: durationSchema(60).default(3600),
     })
     .prefault({}),

@@ -77,7 +77,10 @@ export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps
   workloadApiReflection().addToServer(server);
 
   prepareSocketPath(path);
+  const sockets = new Set<net.Socket>();
   const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     let caller: Caller;
     try {
       caller = callerOfSocket(socket);
@@ -97,6 +100,8 @@ export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps
     path,
     async close() {
       connections.destroy();
+      // Workloads hold their streams open; close() alone would wait for them.
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((r) => listener.close(() => r()));
       server.forceShutdown();
       rmSync(path, { force: true });

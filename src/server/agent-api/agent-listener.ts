@@ -26,6 +26,7 @@ export async function startAgentApi(deps: Omit<AgentServiceDeps, 'peerOf'>, host
 
   // The renewal callback needs the TLS server, which needs the first SVID: break the cycle.
   const tlsRef: { server?: tls.Server } = {};
+  const sockets = new Set<tls.TLSSocket>();
   const serverSvid = new ServerSvid(deps.ca, deps.clock, deps.log, serverSvidTtlSeconds, (identity) => {
     tlsRef.server?.setSecureContext({ key: identity.keyPem, cert: identity.chainPem, minVersion: 'TLSv1.2' });
     deps.log.info({ notAfter: identity.notAfter.toISOString() }, 'renewed the server SVID');
@@ -34,6 +35,8 @@ export async function startAgentApi(deps: Omit<AgentServiceDeps, 'peerOf'>, host
   const server = tls.createServer(
     { key: identity.keyPem, cert: identity.chainPem, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['h2'], minVersion: 'TLSv1.2' },
     (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
       const cert = socket.getPeerCertificate(true);
       connections.inject(socket, { chainDer: cert && cert.raw ? peerChainDer(cert) : [] });
     },
@@ -54,6 +57,8 @@ export async function startAgentApi(deps: Omit<AgentServiceDeps, 'peerOf'>, host
     async close() {
       serverSvid.stop();
       connections.destroy();
+      // Agents keep their streams open; close() alone would wait for them forever.
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((r) => server.close(() => r()));
       grpcServer.forceShutdown();
     },
