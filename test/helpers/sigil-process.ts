@@ -85,6 +85,20 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
   return runProcess(process.execPath, [cliPath, ...args], options);
 }
 
+/** Send `signal` and wait for the exit; SIGKILL if it does not come within 10 s. */
+function stopper(child: ChildProcess): (signal?: NodeJS.Signals) => Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return async (signal: NodeJS.Signals = 'SIGTERM') => {
+    const done = exited(child);
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    try {
+      return await done;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 export interface SigilServerProcess {
   child: ChildProcess;
   /** host:port of the admin API. */
@@ -124,16 +138,7 @@ export async function startSigilServer(options: { env: Record<string, string>; a
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collect(child);
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    const done = exited(child);
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    try {
-      return await done;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const stop = stopper(child);
   try {
     await waitForReady(options.address, child, output.stderr);
   } catch (err) {
@@ -162,16 +167,7 @@ export async function startSigilAgent(options: { args: readonly string[]; env?: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collect(child);
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    const done = exited(child);
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    try {
-      return await done;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const stop = stopper(child);
   try {
     await waitForReady(healthAddress, child, output.stderr);
   } catch (err) {

@@ -26,7 +26,7 @@ import type { AgentNode } from '../node/agent-node.js';
 import { selectorSet, type AgentEntry } from '../sync/entry-cache.js';
 import type { SyncClient } from '../sync/sync-client.js';
 import { attestCaller, type Caller } from './caller.js';
-import { streamState } from './state-stream.js';
+import { streamState, type StreamState } from './state-stream.js';
 import { dedupeHints, readySvids, toX509SvidMessage } from './workload-identities.js';
 
 export interface WorkloadApiDeps {
@@ -88,58 +88,37 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
     [node, 'bundle'],
   ];
 
-  const FetchX509SVID: grpc.handleServerStreamingCall<unknown, X509SvidResponse> = (call) => {
-    entriesOfCaller(call)
-      .then((entries) =>
-        streamState(
-          call,
-          () => {
-            const matched = entries();
-            if (matched.length === 0) return { kind: 'deny', details: noIdentity };
-            const ready = dedupeHints(readySvids(matched, svids, clock.now().getTime()));
-            // Entries exist but their SVIDs are being signed: the stream waits (lessons row 15).
-            if (ready.length === 0) return { kind: 'wait' };
-            const roots = bundleDer();
-            const fingerprint = `${ready.map((s) => s.serial).join(',')}|${createHash('sha256').update(concatDer(roots)).digest('hex')}`;
-            return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: [], federated_bundles: {} } };
-          },
-          sources,
-        ),
-      )
-      .catch((err: unknown) => call.emit('error', serviceError(err)));
-  };
+  /** A stream whose state is computed from the caller's entries, after the caller is attested. */
+  function callerStream<M>(compute: (entries: () => AgentEntry[]) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
+    return (call) => {
+      entriesOfCaller(call)
+        .then((entries) => streamState(call, () => compute(entries), sources))
+        .catch((err: unknown) => call.emit('error', serviceError(err)));
+    };
+  }
 
-  const FetchX509Bundles: grpc.handleServerStreamingCall<unknown, X509BundlesResponse> = (call) => {
-    entriesOfCaller(call)
-      .then((entries) =>
-        streamState(
-          call,
-          () => {
-            if (entries().length === 0) return { kind: 'deny', details: noIdentity };
-            const der = concatDer(bundleDer());
-            return { kind: 'send', fingerprint: createHash('sha256').update(der).digest('hex'), message: { crl: [], bundles: { [trustDomainKey()]: Buffer.from(der) } } };
-          },
-          sources,
-        ),
-      )
-      .catch((err: unknown) => call.emit('error', serviceError(err)));
-  };
+  const FetchX509SVID = callerStream<X509SvidResponse>((entries) => {
+    const matched = entries();
+    if (matched.length === 0) return { kind: 'deny', details: noIdentity };
+    const ready = dedupeHints(readySvids(matched, svids, clock.now().getTime()));
+    // Entries exist but their SVIDs are being signed: the stream waits (lessons row 15).
+    if (ready.length === 0) return { kind: 'wait' };
+    const roots = bundleDer();
+    const fingerprint = `${ready.map((s) => s.serial).join(',')}|${createHash('sha256').update(concatDer(roots)).digest('hex')}`;
+    return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: [], federated_bundles: {} } };
+  });
 
-  const FetchJWTBundles: grpc.handleServerStreamingCall<unknown, JwtBundlesResponse> = (call) => {
-    entriesOfCaller(call)
-      .then((entries) =>
-        streamState(
-          call,
-          () => {
-            if (entries().length === 0) return { kind: 'deny', details: noIdentity };
-            const jwks = encodeJwtBundleJwks(node.bundle?.jwtAuthorities ?? []);
-            return { kind: 'send', fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
-          },
-          sources,
-        ),
-      )
-      .catch((err: unknown) => call.emit('error', serviceError(err)));
-  };
+  const FetchX509Bundles = callerStream<X509BundlesResponse>((entries) => {
+    if (entries().length === 0) return { kind: 'deny', details: noIdentity };
+    const der = concatDer(bundleDer());
+    return { kind: 'send', fingerprint: createHash('sha256').update(der).digest('hex'), message: { crl: [], bundles: { [trustDomainKey()]: Buffer.from(der) } } };
+  });
+
+  const FetchJWTBundles = callerStream<JwtBundlesResponse>((entries) => {
+    if (entries().length === 0) return { kind: 'deny', details: noIdentity };
+    const jwks = encodeJwtBundleJwks(node.bundle?.jwtAuthorities ?? []);
+    return { kind: 'send', fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
+  });
 
   const FetchJWTSVID: grpc.handleUnaryCall<JwtSvidRequest, JwtSvidResponse> = async (call, callback) => {
     try {

@@ -2,7 +2,7 @@ import type { presentAgent } from '../../server/api/present.js';
 import { clientFlags } from '../client-flags.js';
 import type { AdminClient } from '../client/admin-client.js';
 import { adminClient } from '../client/connect.js';
-import { group, leaf } from '../command.js';
+import { group, leaf, type FlagSpecs } from '../command.js';
 import { CommandFailure, UsageError } from '../errors.js';
 import type { FlagValues } from '../flag-values.js';
 import { formatFields, formatFound, outputFormat, printJson, printText } from '../output.js';
@@ -36,6 +36,13 @@ async function findAgent(client: AdminClient, flags: FlagValues, positionals: st
   return agent;
 }
 
+/** The agent to act on: --agent-id (or the argument) or --spiffe-id. */
+const agentChoiceFlags: FlagSpecs = {
+  'agent-id': { type: 'string', valueName: 'ID', description: 'ID of the agent (or give it as the argument)' },
+  'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'SPIFFE ID of the agent, instead of its ID' },
+  ...clientFlags,
+};
+
 const list = leaf({
   name: 'list',
   summary: 'List attested agents (all pages)',
@@ -52,11 +59,7 @@ const list = leaf({
 const show = leaf({
   name: 'show',
   summary: 'Show one attested agent',
-  flags: {
-    'agent-id': { type: 'string', valueName: 'ID', description: 'ID of the agent (or give it as the argument)' },
-    'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'SPIFFE ID of the agent, instead of its ID' },
-    ...clientFlags,
-  },
+  flags: agentChoiceFlags,
   positionals: { usage: '[AGENT_ID]', max: 1 },
   async run(flags, positionals) {
     const agent = await findAgent(await adminClient(flags), flags, positionals);
@@ -69,7 +72,7 @@ const show = leaf({
 const evict = leaf({
   name: 'evict',
   summary: 'Evict an agent: forget it; it may attest again with a new join token',
-  flags: { 'agent-id': { type: 'string', valueName: 'ID', description: 'ID of the agent (or give it as the argument)' }, 'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'SPIFFE ID of the agent, instead of its ID' }, ...clientFlags },
+  flags: agentChoiceFlags,
   positionals: { usage: '[AGENT_ID]', max: 1 },
   async run(flags, positionals) {
     const client = await adminClient(flags);
@@ -84,7 +87,7 @@ const evict = leaf({
 const ban = leaf({
   name: 'ban',
   summary: 'Ban an agent: every call it makes is refused; it deletes its SVIDs and serves nothing',
-  flags: { 'agent-id': { type: 'string', valueName: 'ID', description: 'ID of the agent (or give it as the argument)' }, 'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'SPIFFE ID of the agent, instead of its ID' }, ...clientFlags },
+  flags: agentChoiceFlags,
   positionals: { usage: '[AGENT_ID]', max: 1 },
   async run(flags, positionals) {
     const client = await adminClient(flags);
