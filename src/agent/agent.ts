@@ -6,7 +6,7 @@ import { SvidCache } from './cache/svid-cache.js';
 import type { AgentConfig } from './config.js';
 import { servePublicSocket, type PublicSocket } from './endpoints/public-socket.js';
 import { createAgentMetrics, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
-import { AgentNode } from './node/agent-node.js';
+import { AgentNode, type AgentTrustState } from './node/agent-node.js';
 import { AgentStateStore } from './node/agent-state.js';
 import { SyncClient } from './sync/sync-client.js';
 
@@ -44,6 +44,10 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   let stoppedReason: string | undefined;
 
   sync.on('synced', () => void svids.refresh());
+  node.on('trust', (state: AgentTrustState) => {
+    svids.applyTrustState(state);
+    if (state.taintedJwtKids.length) jwts.clear();
+  });
   sync.on('entries', () => void svids.refresh());
   node.on('identity', () => sync.reconnect());
   sync.on('status', (state: string) => {

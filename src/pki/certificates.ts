@@ -85,7 +85,8 @@ export async function createIntermediateCaCertificate(
   });
 }
 
-async function authorityKeyIdOf(issuer: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
+/** The AKI pointing at `issuer`: its SKI when it has one, else computed from its key. */
+export async function authorityKeyIdOf(issuer: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
   const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
   if (ski) return new x509.AuthorityKeyIdentifierExtension(ski.keyId);
   return x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey);

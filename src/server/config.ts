@@ -25,7 +25,7 @@ const serverConfigSchema = z.strictObject({
   ca: z
     .strictObject({
       key_type: z.enum(keyAlgorithms).default('ec-p256'),
-      ttl: durationSchema(60).default(7 * 86400),
+      ttl: durationSchema(10).default(7 * 86400),
       subject: z.string().min(1).default('C=US, O=Sigil'),
       upstream: z
         .strictObject({
@@ -39,7 +39,20 @@ const serverConfigSchema = z.strictObject({
   jwt: z
     .strictObject({
       key_type: z.enum(keyAlgorithms).default('ec-p256'),
-      ttl: durationSchema(60).default(7 * 86400),
+      ttl: durationSchema(10).default(7 * 86400),
+    })
+    .prefault({}),
+  crl: z.strictObject({ validity: durationSchema(60).default(86400) }).prefault({}),
+  lifecycle: z
+    .strictObject({
+      interval: durationSchema(1).default(10),
+      alert_thresholds: z
+        .array(z.number().gt(0, 'must be above 0').lt(1, 'must be below 1 (expiry itself always alerts)'))
+        .max(10)
+        .refine((a) => a.every((v, i) => i === 0 || v > (a[i - 1] as number)), 'must be ascending')
+        .default([0.5, 0.8]),
+      stale_agent_after: durationSchema(60).default(3600),
+      bundle_grace: durationSchema(0).default(3600),
     })
     .prefault({}),
   svid: z
@@ -51,6 +64,16 @@ const serverConfigSchema = z.strictObject({
       agent_ttl: durationSchema(10).default(3600),
       server_ttl: durationSchema(60).default(3600),
     })
+    .prefault({}),
+  webhooks: z
+    .strictObject({
+      timeout: durationSchema(1).default(10),
+      max_attempts: z.number().int().min(1).max(100).default(15),
+      backoff_base: durationSchema(1).default(10),
+      backoff_max: durationSchema(1).default(7200),
+      allow_private_destinations: z.boolean().default(false),
+    })
+    .refine((w) => w.backoff_max >= w.backoff_base, { message: 'must be at least backoff_base', path: ['backoff_max'] })
     .prefault({}),
 });
 

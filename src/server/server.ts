@@ -11,10 +11,18 @@ import { startAgentApi, type AgentApi } from './agent-api/agent-listener.js';
 import { createAdminApp } from './api/app.js';
 import type { ApiContext } from './api/context.js';
 import { CertificateAuthority } from './ca/certificate-authority.js';
+import { CrlPublisher } from './ca/crl-publisher.js';
 import { DiskKeyManager, type KeyManager } from './ca/key-manager.js';
 import { loadUpstreamCa } from './ca/upstream.js';
+import { nextAlertAt } from './lifecycle/expiry-alerts.js';
+import { registerLifecycleMetrics } from './lifecycle/lifecycle-metrics.js';
+import { LifecycleScheduler } from './lifecycle/scheduler.js';
+import { RevocationService } from './lifecycle/revocation.js';
 import type { ServerConfig } from './config.js';
+import { registerCrlMetrics } from './crl-metrics.js';
 import { createServerMetrics } from './metrics.js';
+import { createWebhookDispatcher } from './webhooks/create-dispatcher.js';
+import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
 
 export interface ServerOptions {
   clock?: Clock;
@@ -33,12 +41,12 @@ export interface RunningServer {
   /** Where the admin API listens, host:port (with the real port when 0 was asked). */
   adminAddress?: string;
   agentApi?: AgentApi;
+  scheduler: LifecycleScheduler;
   bootstrapToken?: string;
   close(): Promise<void>;
 }
 
 export const defaultJoinTokenTtlSeconds = 600;
-const authorityCheckIntervalMs = 60_000;
 
 /** Writes the bootstrap admin token on the first start only, readable by the owner alone. */
 function ensureBootstrapToken(store: Store, dataDir: string, now: number, log: Logger): string | undefined {
@@ -84,8 +92,12 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       defaultJwtTtlSeconds: config.svid.default_jwt_ttl,
       maxSvidTtlSeconds: config.svid.max_ttl,
       upstream,
+      bundleGraceSeconds: config.lifecycle.bundle_grace,
+      firstAlertAt: (notBefore, notAfter) => nextAlertAt(notBefore, notAfter, config.lifecycle.alert_thresholds, 0),
     });
     await ca.ensureAuthorities();
+    const crls = new CrlPublisher(store, keyManager, clock, log, { validitySeconds: config.crl.validity });
+    await crls.publishAll();
     const bootstrapToken = ensureBootstrapToken(store, config.data_dir, clock.now().getTime(), log);
     const context: ApiContext = {
       store,
@@ -93,6 +105,9 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       clock,
       log,
       metrics: createServerMetrics(store),
+      crls,
+      revocations: new RevocationService(store, crls, clock, log),
+      webhooks: createWebhookDispatcher({ store, clock, log, config: config.webhooks }),
       trustDomain: config.trust_domain,
       defaults: { x509SvidTtl: config.svid.default_x509_ttl, jwtSvidTtl: config.svid.default_jwt_ttl, joinTokenTtl: defaultJoinTokenTtlSeconds },
     };
@@ -105,10 +120,18 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       return { ready: true, reason: '' };
     };
     const app = createAdminApp(context, isReady);
-    const timer = setInterval(() => {
-      ca.ensureAuthorities().catch((err: unknown) => log.error({ err }, 'authority check failed'));
-    }, authorityCheckIntervalMs);
-    timer.unref();
+    registerCrlMetrics(context.metrics.registry, crls);
+    registerWebhookMetrics(context.metrics.registry, context.webhooks.metrics);
+    const scheduler = new LifecycleScheduler({
+      refreshCrls: (now) => crls.refreshDue(now).then(() => undefined),
+      store,
+      ca,
+      clock,
+      log,
+      settings: { intervalMs: config.lifecycle.interval * 1000, thresholds: config.lifecycle.alert_thresholds, staleAgentAfterMs: config.lifecycle.stale_agent_after * 1000 },
+    });
+    registerLifecycleMetrics(context.metrics.registry, scheduler, store, clock);
+    if (options.listen !== false) scheduler.start();
 
     let http: HttpServer | undefined;
     let adminAddress: string | undefined;
@@ -118,27 +141,30 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
         // Express 5 passes a listen error (port in use) to this callback.
         const server = app.listen(config.adminPort, config.adminHost, (err?: Error) => (err ? reject(new Error(`cannot listen on admin_addr ${config.admin_addr}: ${err.message}`)) : resolveListen(server)));
       }).catch((err: unknown) => {
-        clearInterval(timer);
+        void scheduler.stop();
         throw err;
       });
       const addr = http.address() as AddressInfo;
       adminAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
       const httpServer = http;
       agentApi = await startAgentApi(
-        { store, ca, clock, log, metrics: context.metrics, agentSvidTtlSeconds: config.svid.agent_ttl },
+        { store, ca, clock, log, metrics: context.metrics, agentSvidTtlSeconds: config.svid.agent_ttl, currentCrlsDer: () => crls.currentCrlsDer() },
         config.agentApiHost,
         config.agentApiPort,
         config.svid.server_ttl,
       ).catch((err: unknown) => {
-        clearInterval(timer);
+        void scheduler.stop();
         httpServer.close();
         throw err;
       });
       log.info({ admin_addr: adminAddress, agent_api_addr: agentApi.address, trust_domain: config.trust_domain, data_dir: config.data_dir }, 'sigil server listening');
     }
+    // Tests without a listener drive it themselves (runDue, deliverNow), as they do the scheduler.
+    if (options.listen !== false) context.webhooks.start();
     const close = async () => {
-      clearInterval(timer);
+      await scheduler.stop();
       await agentApi?.close();
+      await context.webhooks.stop();
       if (http) {
         const server = http;
         server.closeAllConnections();
@@ -146,7 +172,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       }
       store.close();
     };
-    return { store, ca, context, app, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(agentApi && { agentApi }), ...(bootstrapToken && { bootstrapToken }), close };
+    return { store, ca, context, app, scheduler, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(agentApi && { agentApi }), ...(bootstrapToken && { bootstrapToken }), close };
   } catch (err) {
     store.close();
     throw err;

@@ -79,6 +79,12 @@ export class AgentStore {
     return agent;
   }
 
+  /** Not banned, and not seen (synced, renewed, or attested) since `before`. */
+  staleSince(before: number): AgentRecord[] {
+    const rows = this.db.prepare('SELECT rowid, * FROM agents WHERE banned = 0 AND COALESCE(last_seen_at, created_at) < ? ORDER BY rowid').all(before) as AgentRow[];
+    return rows.map(toAgent);
+  }
+
   getBySpiffeId(spiffeId: string): AgentRecord | undefined {
     const row = this.db.prepare('SELECT rowid, * FROM agents WHERE spiffe_id = ?').get(spiffeId) as AgentRow | undefined;
     return row ? toAgent(row) : undefined;

@@ -18,9 +18,10 @@ export interface Authority {
   createdAt: number;
   activatedAt: number | null;
   taintedAt: number | null;
+  revokedAt: number | null;
 }
 
-export type NewAuthority = Omit<Authority, 'activatedAt' | 'taintedAt'>;
+export type NewAuthority = Omit<Authority, 'activatedAt' | 'taintedAt' | 'revokedAt'>;
 
 interface AuthorityRow {
   id: string;
@@ -37,6 +38,7 @@ interface AuthorityRow {
   created_at: number;
   activated_at: number | null;
   tainted_at: number | null;
+  revoked_at: number | null;
 }
 
 function toAuthority(row: AuthorityRow): Authority {
@@ -55,6 +57,7 @@ function toAuthority(row: AuthorityRow): Authority {
     createdAt: row.created_at,
     activatedAt: row.activated_at,
     taintedAt: row.tainted_at,
+    revokedAt: row.revoked_at,
   };
 }
 
@@ -109,9 +112,27 @@ export class AuthorityStore {
     return rows.map(toAuthority);
   }
 
-  /** Authorities whose public part belongs in the trust bundle at `now` (not yet expired). */
-  published(kind: AuthorityKind, now: number): Authority[] {
-    return this.list(kind).filter((a) => a.notAfter > now);
+  prepared(kind: AuthorityKind): Authority | undefined {
+    return this.list(kind).find((a) => a.state === 'prepared');
+  }
+
+  /**
+   * Authorities whose public part belongs in the trust bundle at `now`: prepared ones (so
+   * verifiers trust them before they sign), the active one, and old ones until `graceMs` after
+   * they expire; never a revoked one.
+   */
+  published(kind: AuthorityKind, now: number, graceMs = 0): Authority[] {
+    return this.list(kind).filter((a) => a.revokedAt === null && a.notAfter + graceMs > now);
+  }
+
+  taint(id: string, now: number): Authority {
+    this.db.prepare('UPDATE authorities SET tainted_at = ? WHERE id = ? AND tainted_at IS NULL').run(now, id);
+    return this.getOrThrow(id);
+  }
+
+  revoke(id: string, now: number): Authority {
+    this.db.prepare('UPDATE authorities SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id);
+    return this.getOrThrow(id);
   }
 
   /** Make `id` the active authority of its kind; the previous active one becomes old. */

@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { WebhookOutbox } from './webhook-outbox.js';
 
 export interface EventRecord {
   id: number;
@@ -24,12 +25,18 @@ export class EventLog {
   private readonly listeners = new Set<() => void>();
   private notifyScheduled = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly webhookOutbox: WebhookOutbox = new WebhookOutbox(db),
+  ) {}
 
+  /** Also queues the event for every webhook subscription that wants it (the outbox), in the caller's transaction. */
   append(at: number, type: string, subject: string, payload: Record<string, unknown> = {}): number {
     const info = this.db.prepare('INSERT INTO events (at, type, subject, payload) VALUES (?, ?, ?, ?)').run(at, type, subject, JSON.stringify(payload));
+    const id = Number(info.lastInsertRowid);
+    this.webhookOutbox.enqueueForEvent(id, type, at);
     this.scheduleNotify();
-    return Number(info.lastInsertRowid);
+    return id;
   }
 
   /**

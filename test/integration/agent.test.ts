@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pemEncode } from '../../src/pki/pem.js';
 import * as grpc from '@grpc/grpc-js';
 import type { X509SvidResponse } from '../../src/common/grpc/workload-api-types.js';
 import { freePort, makeTempDir, removeDir, repoRoot, runProcess, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
@@ -11,7 +12,7 @@ import { StreamRecorder, fetchJwt, firstMessage, rawWorkloadClient, securityHead
 // Real `sigil server run` and `sigil agent run` processes, a real unix socket, and a gRPC client
 // built from the spec proto. Nothing is mocked.
 
-const pem = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+const pem = (der: Buffer) => pemEncode('CERTIFICATE', der);
 const nobody = 65534;
 
 describe('sigil agent: Workload API over a real unix socket', () => {

@@ -4,7 +4,7 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import { createCsr } from '../../pki/csr.js';
 import { exportPrivateKeyPkcs8, generateKeyPair, signatureAlgorithmFor } from '../../pki/keys.js';
-import type { AgentNode } from '../node/agent-node.js';
+import type { AgentNode, AgentTrustState } from '../node/agent-node.js';
 import type { AgentEntry, EntryCache } from '../sync/entry-cache.js';
 
 export interface CachedSvid {
@@ -57,6 +57,35 @@ export class SvidCache extends EventEmitter {
     super();
     // Every open Workload API stream listens here; their number is bounded by connections, not by 10.
     this.setMaxListeners(0);
+  }
+
+  /**
+   * Revoked SVIDs are dropped at once (never served again) and replaced; SVIDs signed by a
+   * tainted authority are replaced at once and served until then.
+   */
+  applyTrustState(state: AgentTrustState): void {
+    const tainted = state.taintedX509AuthoritiesDer.map((d) => new X509Certificate(d));
+    const dropped: string[] = [];
+    let due = false;
+    for (const svid of this.svids.values()) {
+      if (state.revokedSerials.has(svid.serial)) {
+        this.svids.delete(svid.entryId);
+        dropped.push(svid.entryId);
+        continue;
+      }
+      if (tainted.length && svid.rotateAt > 0) {
+        const leaf = new X509Certificate(svid.chainDer[0] as Uint8Array);
+        if (tainted.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) {
+          svid.rotateAt = 0;
+          due = true;
+        }
+      }
+    }
+    if (dropped.length) {
+      this.log.info({ entries: dropped.length }, 'dropped revoked SVIDs; fetching replacements');
+      this.emit('updated', dropped);
+    }
+    if (dropped.length || due) void this.refresh();
   }
 
   get(entryId: string): CachedSvid | undefined {

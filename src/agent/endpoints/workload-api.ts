@@ -86,7 +86,10 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
     [svids, 'updated'],
     [sync, 'entries'],
     [node, 'bundle'],
+    [node, 'trust'],
   ];
+  const crls = () => node.trustState.crlsDer.map((d) => Buffer.from(d));
+  const crlFingerprint = () => createHash('sha256').update(concatDer(node.trustState.crlsDer)).digest('hex');
 
   /** A stream whose state is computed from the caller's entries, after the caller is attested. */
   function callerStream<M>(compute: (entries: () => AgentEntry[]) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
@@ -104,14 +107,14 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
     // Entries exist but their SVIDs are being signed: the stream waits (lessons row 15).
     if (ready.length === 0) return { kind: 'wait' };
     const roots = bundleDer();
-    const fingerprint = `${ready.map((s) => s.serial).join(',')}|${createHash('sha256').update(concatDer(roots)).digest('hex')}`;
-    return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: [], federated_bundles: {} } };
+    const fingerprint = `${ready.map((s) => s.serial).join(',')}|${createHash('sha256').update(concatDer(roots)).digest('hex')}|${crlFingerprint()}`;
+    return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: crls(), federated_bundles: {} } };
   });
 
   const FetchX509Bundles = callerStream<X509BundlesResponse>((entries) => {
     if (entries().length === 0) return { kind: 'deny', details: noIdentity };
     const der = concatDer(bundleDer());
-    return { kind: 'send', fingerprint: createHash('sha256').update(der).digest('hex'), message: { crl: [], bundles: { [trustDomainKey()]: Buffer.from(der) } } };
+    return { kind: 'send', fingerprint: `${createHash('sha256').update(der).digest('hex')}|${crlFingerprint()}`, message: { crl: crls(), bundles: { [trustDomainKey()]: Buffer.from(der) } } };
   });
 
   const FetchJWTBundles = callerStream<JwtBundlesResponse>((entries) => {

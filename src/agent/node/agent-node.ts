@@ -18,6 +18,16 @@ export interface AgentNodeOptions {
   insecureBootstrap: boolean;
 }
 
+/** What the server says must no longer be used: tainted authorities and the current CRLs. */
+export interface AgentTrustState {
+  taintedX509AuthoritiesDer: Uint8Array[];
+  taintedJwtKids: string[];
+  crlsDer: Uint8Array[];
+  revokedSerials: ReadonlySet<string>;
+}
+
+export const emptyTrustState: AgentTrustState = { taintedX509AuthoritiesDer: [], taintedJwtKids: [], crlsDer: [], revokedSerials: new Set() };
+
 export class AttestationError extends Error {
   constructor(message: string) {
     super(message);
@@ -41,6 +51,7 @@ export class AgentNode extends EventEmitter {
   identity: AgentIdentity | undefined;
   bundle: SpiffeBundle | undefined;
   bundleJson: string | undefined;
+  trustState: AgentTrustState = emptyTrustState;
   private client: ServerClient | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -124,6 +135,12 @@ export class AgentNode extends EventEmitter {
     if (persist) this.state.saveBundle(json);
     this.resetClient();
     this.emit('bundle', bundle);
+  }
+
+  /** Apply tainted authorities and CRLs pushed by the server; emits 'trust'. */
+  setTrustState(state: AgentTrustState): void {
+    this.trustState = state;
+    this.emit('trust', state);
   }
 
   async serverClient(): Promise<ServerClient> {

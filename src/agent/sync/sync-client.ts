@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.js';
 import type { SyncMessage } from '../../common/grpc/agent-api-types.js';
 import type { AgentNode } from '../node/agent-node.js';
+import { revokedSerialsOfCrl } from '../../pki/crl-entries.js';
 import { EntryCache, entryFromProto } from './entry-cache.js';
 
 export const reconnectBaseMs = 200;
@@ -112,6 +113,23 @@ export class SyncClient extends EventEmitter {
       if (changed.length) this.emit('entries', changed);
     }
     if (message.bundle) this.node.setBundle(message.bundle);
+    if (message.trust) {
+      const crlsDer = message.trust.crls.map((b) => new Uint8Array(b));
+      const revokedSerials = new Set<string>();
+      for (const crl of crlsDer) {
+        try {
+          for (const serial of revokedSerialsOfCrl(crl)) revokedSerials.add(serial);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'ignored a CRL that does not parse');
+        }
+      }
+      this.node.setTrustState({
+        taintedX509AuthoritiesDer: message.trust.tainted_x509_authorities.map((b) => new Uint8Array(b)),
+        taintedJwtKids: [...message.trust.tainted_jwt_kids],
+        crlsDer,
+        revokedSerials,
+      });
+    }
     if (message.status && message.status.state !== 'active') {
       this.stopped = true;
       this.emit('status', message.status.state);

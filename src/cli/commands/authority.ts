@@ -1,7 +1,7 @@
 import type { presentAuthority } from '../../server/api/present.js';
 import { clientFlags } from '../client-flags.js';
 import { adminClient } from '../client/connect.js';
-import { group, leaf } from '../command.js';
+import { group, leaf, type FlagSpec } from '../command.js';
 import { formatFields, outputFormat, printJson, printText } from '../output.js';
 
 type AuthorityJson = ReturnType<typeof presentAuthority>;
@@ -20,6 +20,7 @@ function formatAuthority(authority: AuthorityJson): string {
     ['Expires at', authority.not_after],
     ['Activated at', authority.activated_at],
     ['Tainted at', authority.tainted_at],
+    ['Revoked at', authority.revoked_at],
     ['Upstream', 'upstream' in authority && authority.upstream ? true : undefined],
   ]);
 }
@@ -41,4 +42,28 @@ const list = leaf({
   },
 });
 
-export const authorityCommands = group('authority', 'Inspect signing authorities', [list]);
+const kindFlag: FlagSpec = { type: 'string', valueName: 'KIND', choices: ['x509', 'jwt'], required: true, description: 'which authorities: x509 or jwt' };
+const authorityIdFlag: FlagSpec = { type: 'string', valueName: 'ID', spireName: 'authorityID', description: 'the authority (see `sigil authority list`)' };
+
+function slotAction(name: string, summary: string, needsId: boolean, path: (kind: string, id: string | undefined) => string, body: (id: string | undefined) => unknown) {
+  return leaf({
+    name,
+    summary,
+    flags: { kind: kindFlag, 'authority-id': { ...authorityIdFlag, required: needsId }, ...clientFlags },
+    async run(flags) {
+      const kind = flags.string('kind') as string;
+      const id = flags.string('authority-id');
+      const authority = await (await adminClient(flags)).postJson<AuthorityJson>(path(kind, id), body(id));
+      if (outputFormat(flags) === 'json') printJson(authority);
+      else printText(formatAuthority(authority));
+      return 0;
+    },
+  });
+}
+
+const prepare = slotAction('prepare', 'Prepare the next authority now (it is published in the bundle at once)', false, (kind) => `/v1/authorities/${kind}/prepare`, () => ({}));
+const activate = slotAction('activate', 'Activate the prepared authority (or --authority-id): it signs from now on', false, (kind) => `/v1/authorities/${kind}/activate`, (id) => (id ? { authority_id: id } : {}));
+const taint = slotAction('taint', 'Taint an old authority: agents re-issue every SVID it signed at once', true, (kind, id) => `/v1/authorities/${kind}/${encodeURIComponent(id ?? '')}/taint`, () => ({}));
+const revoke = slotAction('revoke', 'Revoke a tainted authority: it leaves the bundle (refused while valid SVIDs from it remain)', true, (kind, id) => `/v1/authorities/${kind}/${encodeURIComponent(id ?? '')}/revoke`, () => ({}));
+
+export const authorityCommands = group('authority', 'Inspect and rotate signing authorities', [list, prepare, activate, taint, revoke]);

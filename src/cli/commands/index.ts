@@ -3,6 +3,7 @@ import { agentCommands } from './agent.js';
 import { apiCommands } from './api.js';
 import { authorityCommands } from './authority.js';
 import { bundleCommands } from './bundle.js';
+import { crlCommands } from './crl.js';
 import { devCommand } from './dev.js';
 import { entryCommands } from './entry.js';
 import { healthcheckCommand } from './healthcheck.js';
@@ -10,6 +11,7 @@ import { jwtCommands } from './jwt.js';
 import { serverCommands } from './server.js';
 import { svidCommands } from './svid.js';
 import { tokenCommands } from './token.js';
+import { webhookCommands } from './webhook.js';
 import { x509Commands } from './x509.js';
 
 /** Every `sigil` command, as a tree whose root is the program itself. */
@@ -22,8 +24,10 @@ export const sigilCommands: CommandGroup = group('sigil', 'Sigil: a SPIFFE-compa
   x509Commands,
   jwtCommands,
   svidCommands,
+  crlCommands,
   agentCommands,
   authorityCommands,
+  webhookCommands,
   apiCommands,
   healthcheckCommand,
 ]);

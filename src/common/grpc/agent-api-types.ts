@@ -58,13 +58,20 @@ export interface EntryChanges {
 
 export type AgentState = 'active' | 'banned' | 'evicted';
 
+export interface TrustState {
+  tainted_x509_authorities: Buffer[];
+  tainted_jwt_kids: string[];
+  crls: Buffer[];
+}
+
 export interface SyncMessage {
   event_id: string | number;
   entries?: EntryChanges | null;
   bundle?: string;
   status?: { state: AgentState } | null;
   heartbeat?: boolean;
-  change?: 'entries' | 'bundle' | 'status' | 'heartbeat';
+  trust?: TrustState | null;
+  change?: 'entries' | 'bundle' | 'status' | 'heartbeat' | 'trust';
 }
 
 export interface CsrForEntry {

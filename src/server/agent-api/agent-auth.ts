@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { agentIdPathPrefix } from '../../common/grpc/agent-api-types.js';
 import { verifyX509SvidChain } from '../../spiffe/x509-svid-verify.js';
@@ -36,6 +37,9 @@ export function authenticateAgent(peer: TlsPeer | undefined, store: Store, ca: C
   if (!spiffeId.startsWith(`spiffe://${ca.trustDomain}${agentIdPathPrefix}`)) {
     throw new AgentAuthError(grpc.status.PERMISSION_DENIED, `${spiffeId} is not an agent SPIFFE ID`);
   }
+  // A revoked agent SVID is refused even though it chains (it is on the CRL).
+  const serial = new X509Certificate(peer.chainDer[0] as Buffer).serialNumber.toLowerCase().replace(/^(00)+(?=[0-9a-f])/, '');
+  if (store.issuedSvids.get(serial)?.revokedAt) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent SVID is revoked: attest again with a new join token', 'evicted');
   const agent = store.agents.getBySpiffeId(spiffeId);
   if (!agent) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is not attested (evicted or unknown): attest again with a new join token', 'evicted');
   if (agent.banned) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is banned', 'banned');

@@ -31,6 +31,8 @@ export interface AgentServiceDeps {
   log: Logger;
   metrics: ServerMetrics;
   agentSvidTtlSeconds: number;
+  /** Current DER CRLs of the signing authorities (none until the CRL publisher runs). */
+  currentCrlsDer?: () => Uint8Array[];
   peerOf(call: { getPeer(): string }): TlsPeer | undefined;
 }
 
@@ -172,7 +174,14 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
   const Sync: grpc.handleServerStreamingCall<SyncRequest, SyncMessage> = (call) => {
     try {
       const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
-      new AgentSyncStream(call, agent, { store, ca, clock, log, bundleJson: () => ca.spiffeBundleJson(), authenticate: () => authenticateAgent(deps.peerOf(call), store, ca, clock) }).start();
+      new AgentSyncStream(call, agent, { store, ca, clock, log, bundleJson: () => ca.spiffeBundleJson(),
+        authenticate: () => authenticateAgent(deps.peerOf(call), store, ca, clock),
+        trustState: () => ({
+          tainted_x509_authorities: ca.authorities.taintedX509CertificatesDer().map((d) => Buffer.from(d)),
+          tainted_jwt_kids: ca.authorities.taintedJwtKids(),
+          crls: (deps.currentCrlsDer?.() ?? []).map((d) => Buffer.from(d)),
+        }),
+      }).start();
     } catch (err) {
       const code = err instanceof AgentAuthError ? err.code : grpc.status.INTERNAL;
       call.emit('error', { code, details: (err as Error).message, metadata: new grpc.Metadata() });

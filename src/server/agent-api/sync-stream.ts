@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
-import type { AgentState, SyncMessage, SyncRequest } from '../../common/grpc/agent-api-types.js';
+import type { AgentState, SyncMessage, SyncRequest, TrustState } from '../../common/grpc/agent-api-types.js';
 import type { AgentRecord } from '../../store/agents.js';
 import type { Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
@@ -17,6 +17,13 @@ interface SyncDeps {
   log: Logger;
   bundleJson(): string;
   authenticate(): AgentRecord;
+  trustState(): TrustState;
+}
+
+const trustEvents = new Set(['authority.tainted', 'authority.revoked', 'crl.published', 'svid.revoked']);
+
+function trustFingerprint(t: TrustState): string {
+  return [t.tainted_x509_authorities.map((b) => b.toString('base64')).join(','), t.tainted_jwt_kids.join(','), t.crls.map((b) => b.toString('base64')).join(',')].join('|');
 }
 
 /**
@@ -29,6 +36,7 @@ export class AgentSyncStream {
   private readonly known = new Map<string, number>();
   private bundleSequence: string;
   private lastEventId = 0;
+  private lastTrust = '';
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private ended = false;
@@ -47,12 +55,18 @@ export class AgentSyncStream {
     this.call.on('close', () => this.stop());
     this.call.on('error', () => this.stop());
     this.unsubscribe = this.deps.store.events.subscribe(() => this.onEvents());
-    this.heartbeat = setInterval(() => this.send({ event_id: this.lastEventId, heartbeat: true }), heartbeatIntervalMs);
+    this.heartbeat = setInterval(() => {
+      // A heartbeat on an open stream is what "seen" means for stale-agent alerts.
+      this.deps.store.agents.touch(this.agent.id, this.deps.clock.now().getTime());
+      this.send({ event_id: this.lastEventId, heartbeat: true });
+    }, heartbeatIntervalMs);
     this.heartbeat.unref();
     this.deps.log.debug({ agentId: this.agent.id, known: this.known.size }, 'agent sync stream opened');
     this.lastEventId = this.deps.store.events.lastId();
+    this.deps.store.agents.touch(this.agent.id, this.deps.clock.now().getTime());
     this.pushEntries(true);
     this.pushBundle();
+    this.pushTrust();
   }
 
   private stop(): void {
@@ -77,6 +91,16 @@ export class AgentSyncStream {
     }
     if (events.some((e) => e.type.startsWith('entry.'))) this.pushEntries(false);
     if (events.some((e) => e.type.startsWith('authority.'))) this.pushBundle();
+    if (events.some((e) => trustEvents.has(e.type))) this.pushTrust();
+  }
+
+  /** Tainted authorities and CRLs, sent at start and whenever they change. */
+  private pushTrust(): void {
+    const trust = this.deps.trustState();
+    const fingerprint = trustFingerprint(trust);
+    if (fingerprint === this.lastTrust) return;
+    this.lastTrust = fingerprint;
+    this.send({ event_id: this.lastEventId, trust });
   }
 
   private endWithStatus(state: AgentState): void {

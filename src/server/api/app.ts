@@ -6,11 +6,14 @@ import { adminTokensRouter } from './routes/admin-tokens.js';
 import { agentsRouter } from './routes/agents.js';
 import { authoritiesRouter } from './routes/authorities.js';
 import { bundleRouter } from './routes/bundle.js';
+import { crlRouter } from './routes/crl.js';
 import { entriesRouter } from './routes/entries.js';
 import { auditRouter, eventsRouter } from './routes/events.js';
 import { joinTokensRouter } from './routes/join-tokens.js';
 import { mintRouter } from './routes/mint.js';
+import { revocationRouter } from './routes/revocation.js';
 import { svidsRouter } from './routes/svids.js';
+import { webhooksRouter } from './routes/webhooks.js';
 
 export const maxBodyBytes = 1024 * 1024;
 
@@ -55,15 +58,18 @@ export function createAdminApp(ctx: ApiContext, isReady: () => { ready: boolean;
     next();
   });
   v1.use('/bundle', bundleRouter(ctx));
+  v1.use('/crl', crlRouter(ctx));
   v1.use(requireToken(ctx));
   v1.use('/entries', entriesRouter(ctx));
   v1.use('/join-tokens', joinTokensRouter(ctx));
   v1.use('/agents', agentsRouter(ctx));
   v1.use('/svids', svidsRouter(ctx));
+  v1.use(revocationRouter(ctx));
   v1.use('/authorities', authoritiesRouter(ctx));
   v1.use('/events', eventsRouter(ctx));
   v1.use('/audit', auditRouter(ctx));
   v1.use('/admin-tokens', adminTokensRouter(ctx));
+  v1.use(webhooksRouter(ctx));
   v1.use(mintRouter(ctx));
   app.use('/v1', v1);
 

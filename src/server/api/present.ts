@@ -75,6 +75,7 @@ export function presentAuthority(a: Authority) {
     created_at: iso(a.createdAt),
     activated_at: iso(a.activatedAt),
     tainted_at: iso(a.taintedAt),
+    revoked_at: iso(a.revokedAt),
   };
   return a.kind === 'x509'
     ? { ...common, upstream: a.upstream, certificate_pem: a.certificateDer ? pemEncode('CERTIFICATE', a.certificateDer) : null }

@@ -1,23 +1,22 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { SigilError, unprocessable } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import {
   certificateDer,
-  createIntermediateCaCertificate,
-  createSelfSignedCaCertificate,
   mintX509Leaf,
   parseCertificateDer,
   serialHexOf,
   type CertificateIssuer,
 } from '../../pki/certificates.js';
-import { exportPrivateKeyPem, exportPublicKeyJwk, generateKeyPair, type KeyAlgorithm, type KeyPair } from '../../pki/keys.js';
+import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm, type KeyPair } from '../../pki/keys.js';
 import { signJwtSvid } from '../../pki/jwt.js';
-import { encodeSpiffeBundle, type JwtAuthority } from '../../spiffe/bundle.js';
-import { checkSigningCertificate, checkX509SvidLeaf } from '../../spiffe/x509-svid-profile.js';
+import type { JwtAuthority } from '../../spiffe/bundle.js';
+import { checkX509SvidLeaf } from '../../spiffe/x509-svid-profile.js';
 import type { Authority, AuthorityKind } from '../../store/authorities.js';
 import type { SvidKind } from '../../store/issued-svids.js';
 import type { Store } from '../../store/store.js';
+import { AuthorityFactory } from './authority-factory.js';
+import { AuthorityManager } from './authority-manager.js';
 import type { KeyManager } from './key-manager.js';
 import type { UpstreamCa } from './upstream.js';
 
@@ -33,13 +32,17 @@ export interface CaSettings {
   defaultJwtTtlSeconds: number;
   maxSvidTtlSeconds: number;
   upstream?: UpstreamCa | undefined;
+  /** How long an expired authority stays in the bundle. */
+  bundleGraceSeconds: number;
+  /** When the first expiry alert of a new SVID is due (null: never). */
+  firstAlertAt(notBefore: number, notAfter: number): number | null;
 }
 
 /** Why an SVID got a shorter life than asked for (lessons-from-peers row 19: never cap silently). */
 export interface TtlReport {
   requestedSeconds: number;
   effectiveSeconds: number;
-  cappedBy: 'ca_not_after' | 'max_ttl' | null;
+  cappedBy: 'ca_not_after' | 'ca_ttl' | 'max_ttl' | null;
 }
 
 export interface IssueX509Params {
@@ -83,172 +86,57 @@ export interface MintedJwtSvid {
   ttl: TtlReport;
 }
 
-/** Default bundle refresh hint, as SPIRE's bundle endpoint (5 minutes). */
-export const bundleRefreshHintSeconds = 300;
-
 /** notBefore is backdated so that peers with a slightly slow clock accept a fresh SVID (SPIRE uses 10 s; we use at most 10 % of the TTL). */
 export const notBeforeBackdateMs = 10_000;
-
-function newKeyId(): string {
-  return randomBytes(16).toString('base64url');
-}
 
 /**
  * The certificate authority: owns the X.509 and JWT signing authorities (records in the store,
  * private keys in a KeyManager), and is the only place that signs SVIDs.
  */
 export class CertificateAuthority {
-  private ensuring: Promise<void> | undefined;
+  readonly authorities: AuthorityManager;
 
   constructor(
     private readonly store: Store,
-    private readonly keys: KeyManager,
+    keys: KeyManager,
     private readonly clock: Clock,
     private readonly log: Logger,
     readonly settings: CaSettings,
-  ) {}
+  ) {
+    const factory = new AuthorityFactory(keys, settings);
+    this.authorities = new AuthorityManager(store, factory, keys, clock, log, { trustDomain: settings.trustDomain, bundleGraceMs: settings.bundleGraceSeconds * 1000, upstream: settings.upstream });
+    this.keys = keys;
+  }
+
+  private readonly keys: KeyManager;
 
   get trustDomain(): string {
     return this.settings.trustDomain;
   }
 
-  /**
-   * Make sure an active X.509 and JWT authority exist with at least a sixth of their life left.
-   * A simple stand-in for the rotation scheduler: it prepares and activates in one step.
-   */
-  async ensureAuthorities(): Promise<void> {
-    this.ensuring ??= (async () => {
-      try {
-        await this.ensureAuthority('x509');
-        await this.ensureAuthority('jwt');
-      } finally {
-        this.ensuring = undefined;
-      }
-    })();
-    return this.ensuring;
-  }
-
-  private needsNewAuthority(active: Authority | undefined, now: number): boolean {
-    if (!active) return true;
-    const lifetime = active.notAfter - active.notBefore;
-    return active.notAfter - now <= lifetime / 6;
-  }
-
-  private async ensureAuthority(kind: AuthorityKind): Promise<void> {
-    const now = this.clock.now().getTime();
-    const active = this.store.authorities.active(kind);
-    if (active && !(await this.keys.get(active.id))) {
-      throw new Error(`the private key of the active ${kind} authority ${active.id} is missing from the key store; refusing to continue`);
-    }
-    if (!this.needsNewAuthority(active, now)) return;
-    const created = kind === 'x509' ? await this.createX509Authority(now) : await this.createJwtAuthority(now);
-    this.store.transaction(() => {
-      this.store.authorities.insert({ ...created, state: 'prepared' });
-      this.store.authorities.activate(created.id, now);
-      this.bumpBundleSequence();
-      this.store.events.append(now, 'authority.activated', created.id, { kind, authority_id: created.id, not_after: new Date(created.notAfter).toISOString() });
-    });
-    this.log.info({ kind, authorityId: created.id, notAfter: new Date(created.notAfter).toISOString() }, 'activated new signing authority');
-  }
-
-  private async createX509Authority(now: number): Promise<Omit<Authority, 'state' | 'activatedAt' | 'taintedAt'>> {
-    const id = newKeyId();
-    const keys = await this.keys.generate(id, this.settings.caKeyType);
-    const notBefore = new Date(now - notBeforeBackdateMs);
-    let notAfter = new Date(now + this.settings.caTtlSeconds * 1000);
-    const upstream = this.settings.upstream;
-    const params = { trustDomain: this.trustDomain, subject: this.settings.caSubject, notBefore, notAfter };
-    let cert;
-    if (upstream) {
-      const upstreamNotAfter = upstream.issuer.certificate.notAfter;
-      if (upstreamNotAfter < notAfter) notAfter = upstreamNotAfter;
-      cert = await createIntermediateCaCertificate(keys, upstream.issuer, { ...params, notAfter });
-    } else {
-      cert = await createSelfSignedCaCertificate(keys, params);
-    }
-    const der = certificateDer(cert);
-    checkSigningCertificate(der, { trustDomain: this.trustDomain, at: new Date(now) });
-    return {
-      id,
-      kind: 'x509',
-      keyAlgorithm: keys.algorithm,
-      certificateDer: der,
-      upstreamChainDer: upstream ? upstream.intermediatesDer : [],
-      bundleCertDer: upstream ? (upstream.rootsDer[0] ?? der) : der,
-      publicKeyJwk: null,
-      upstream: Boolean(upstream),
-      notBefore: notBefore.getTime(),
-      notAfter: notAfter.getTime(),
-      createdAt: now,
-    };
-  }
-
-  private async createJwtAuthority(now: number): Promise<Omit<Authority, 'state' | 'activatedAt' | 'taintedAt'>> {
-    const id = newKeyId();
-    const keys = await this.keys.generate(id, this.settings.jwtKeyType);
-    return {
-      id,
-      kind: 'jwt',
-      keyAlgorithm: keys.algorithm,
-      certificateDer: null,
-      upstreamChainDer: [],
-      bundleCertDer: null,
-      publicKeyJwk: await exportPublicKeyJwk(keys.publicKey),
-      upstream: false,
-      notBefore: now,
-      notAfter: now + this.settings.jwtKeyTtlSeconds * 1000,
-      createdAt: now,
-    };
-  }
-
-  private bumpBundleSequence(): void {
-    const current = BigInt(this.store.settings.get('bundle_sequence') ?? '0');
-    this.store.settings.set('bundle_sequence', (current + 1n).toString());
+  /** Rotate the authorities as policy says (at start, by the scheduler). */
+  ensureAuthorities(): Promise<void> {
+    return this.authorities.rotate();
   }
 
   bundleSequence(): bigint {
-    return BigInt(this.store.settings.get('bundle_sequence') ?? '0');
+    return this.authorities.bundleSequence();
   }
 
-  /** DER of every X.509 root in the bundle at `now`. */
-  x509BundleDer(now = this.clock.now().getTime()): Uint8Array[] {
-    const seen = new Set<string>();
-    const roots: Uint8Array[] = [];
-    for (const a of this.store.authorities.published('x509', now)) {
-      if (!a.bundleCertDer) continue;
-      const key = Buffer.from(a.bundleCertDer).toString('base64');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      roots.push(a.bundleCertDer);
-    }
-    if (this.settings.upstream) {
-      for (const der of this.settings.upstream.rootsDer) {
-        const key = Buffer.from(der).toString('base64');
-        if (!seen.has(key)) {
-          seen.add(key);
-          roots.push(der);
-        }
-      }
-    }
-    return roots;
+  x509BundleDer(now?: number): Uint8Array[] {
+    return this.authorities.x509BundleDer(now);
   }
 
-  /** The SPIFFE bundle (JWKS) of this trust domain, as served and synced to agents. */
-  spiffeBundleJson(refreshHintSeconds = bundleRefreshHintSeconds): string {
-    return encodeSpiffeBundle({ x509Authorities: this.x509BundleDer(), jwtAuthorities: this.jwtBundleKeys(), sequence: this.bundleSequence(), refreshHintSeconds });
+  jwtBundleKeys(now?: number): JwtAuthority[] {
+    return this.authorities.jwtBundleKeys(now);
   }
 
-  jwtBundleKeys(now = this.clock.now().getTime()): JwtAuthority[] {
-    return this.store.authorities
-      .published('jwt', now)
-      .filter((a) => a.publicKeyJwk)
-      .map((a) => ({ kid: a.id, publicKeyJwk: a.publicKeyJwk as JwtAuthority['publicKeyJwk'] }));
+  spiffeBundleJson(): string {
+    return this.authorities.spiffeBundleJson();
   }
 
   private async activeSigner(kind: AuthorityKind): Promise<{ authority: Authority; keys: KeyPair }> {
-    await this.ensureAuthorities();
-    const authority = this.store.authorities.active(kind);
-    if (!authority) throw new Error(`no active ${kind} authority`);
+    const authority = await this.authorities.ensureUsable(kind);
     const keys = await this.keys.get(authority.id);
     if (!keys) throw new Error(`the private key of ${kind} authority ${authority.id} is missing`);
     return { authority, keys };
@@ -260,6 +148,13 @@ export class CertificateAuthority {
     if (effective > this.settings.maxSvidTtlSeconds) {
       effective = this.settings.maxSvidTtlSeconds;
       cappedBy = 'max_ttl';
+    }
+    // An SVID lives at most a sixth of the CA's TTL, so every SVID is re-issued by the new CA well
+    // before the old one leaves the bundle.
+    const caFraction = Math.floor(this.settings.caTtlSeconds / 6);
+    if (effective > caFraction) {
+      effective = caFraction;
+      cappedBy = 'ca_ttl';
     }
     const untilCap = Math.floor((capAt - now) / 1000);
     if (effective > untilCap) {
@@ -321,6 +216,8 @@ export class CertificateAuthority {
         agent_id: params.agentId ?? null,
         not_after: notAfter.toISOString(),
       });
+      this.store.svidLifecycle.markSuperseded(svid.serial, params.kind, params.entryId ?? null, params.agentId ?? null, now);
+      if (params.kind !== 'server') this.store.svidLifecycle.scheduleAlert(svid.serial, this.settings.firstAlertAt(notBefore.getTime(), notAfter.getTime()));
       hooks.after?.(svid);
     });
     if (ttl.cappedBy) {

@@ -206,7 +206,7 @@ describe('agent authorization', () => {
     }
   });
 
-  it('a banned agent is refused and its open stream is told; an evicted one is refused', async () => {
+  it('a banned agent is refused and its open stream is told; an evicted one and a revoked agent SVID are refused', async () => {
     const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, b);
     const stream = client.sync({ after_event_id: 0, known_entries: [], bundle_sequence: '' });
     const statuses: string[] = [];
@@ -226,6 +226,15 @@ describe('agent authorization', () => {
     } finally {
       stream.cancel();
       client.close();
+    }
+    const d = await attest(newJoinToken());
+    const dSerial = new X509Certificate(d.svidChainDer[0] as Uint8Array).serialNumber.toLowerCase();
+    server.store.db.prepare('UPDATE issued_svids SET revoked_at = ?, revocation_reason = ? WHERE serial = ?').run(Date.now(), 'keyCompromise', dSerial);
+    const revokedClient = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, d);
+    try {
+      await assert.rejects(revokedClient.signX509Svids({ requests: [] }), isCode(grpc.status.PERMISSION_DENIED, /agent SVID is revoked/));
+    } finally {
+      revokedClient.close();
     }
     const c = await attest(newJoinToken());
     server.store.agents.delete(c.agentId);

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { ApiContext } from '../context.js';
 import { presentAuthority } from '../present.js';
+import { authorityActionsRouter } from './authority-actions.js';
 
 export function authoritiesRouter(ctx: ApiContext): Router {
   const router = Router();
@@ -10,5 +11,6 @@ export function authoritiesRouter(ctx: ApiContext): Router {
       jwt_authorities: ctx.store.authorities.list('jwt').map(presentAuthority),
     });
   });
+  router.use(authorityActionsRouter(ctx));
   return router;
 }
