@@ -47,6 +47,10 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   node.on('trust', (state: AgentTrustState) => {
     svids.applyTrustState(state);
     if (state.taintedJwtKids.length) jwts.clear();
+    if (node.signedByTainted(state)) {
+      log.warn('the agent SVID was signed by a tainted authority; renewing it now');
+      node.renew().catch((err: unknown) => log.error({ err: (err as Error).message }, 'agent SVID renewal after a taint failed'));
+    }
   });
   sync.on('entries', () => void svids.refresh());
   node.on('identity', () => sync.reconnect());

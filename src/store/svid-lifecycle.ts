@@ -33,7 +33,7 @@ interface DueAlertRow {
 export class SvidLifecycleStore {
   constructor(private readonly db: Db) {}
 
-  /** A new SVID replaces the earlier ones of the same entry on the same agent (or of the same agent). */
+  /** A new SVID replaces the earlier ones of the same entry on the same agent (of the same agent; of the server). */
   markSuperseded(newSerial: string, kind: SvidKind, entryId: string | null, agentId: string | null, now: number): number {
     if (kind === 'workload' && entryId) {
       return this.db
@@ -42,6 +42,9 @@ export class SvidLifecycleStore {
     }
     if (kind === 'agent' && agentId) {
       return this.db.prepare(`UPDATE issued_svids SET superseded_at = ?, next_alert_at = NULL WHERE kind = 'agent' AND agent_id = ? AND serial != ? AND superseded_at IS NULL`).run(now, agentId, newSerial).changes;
+    }
+    if (kind === 'server') {
+      return this.db.prepare(`UPDATE issued_svids SET superseded_at = ?, next_alert_at = NULL WHERE kind = 'server' AND serial != ? AND superseded_at IS NULL`).run(now, newSerial).changes;
     }
     return 0;
   }
@@ -81,9 +84,12 @@ export class SvidLifecycleStore {
     return row.t ?? undefined;
   }
 
-  /** Valid SVIDs signed by an authority (an authority cannot be revoked while any remain). */
+  /**
+   * Valid SVIDs signed by an authority that have not been replaced yet (an authority cannot be
+   * revoked while any remain). Superseded ones were re-issued by the agents after a taint.
+   */
   countValidSignedBy(authorityId: string, now: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM issued_svids WHERE authority_id = ? AND not_after > ? AND revoked_at IS NULL').get(authorityId, now) as { n: number }).n;
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM issued_svids WHERE authority_id = ? AND not_after > ? AND revoked_at IS NULL AND superseded_at IS NULL').get(authorityId, now) as { n: number }).n;
   }
 
   /** Record a one-off alert (authority, stale agent); false if it was sent already. */

@@ -87,4 +87,31 @@ describe('leaf revocation reaches the workload', () => {
     const accepted = await runProcess('openssl', ['verify', '-crl_check', '-CRLfile', join(dir, 'crl.pem'), '-CAfile', join(dir, 'roots.pem'), join(dir, 'new.pem')]);
     assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
   });
+
+  it('taint: every SVID the old CA signed is re-issued by the new one at once; then the old CA can be revoked', async () => {
+    const recorder = new StreamRecorder(client.FetchX509SVID({}, securityHeader()));
+    await recorder.until((r) => r.messages.length > 0, 10_000, 'first message');
+    const signerOf = (m: X509SvidResponse) => {
+      const leaf = new X509Certificate(splitDer(m.svids[0]?.x509_svid as Buffer)[0] as Buffer);
+      return splitDer(m.svids[0]?.bundle as Buffer).map((d) => new X509Certificate(d)).find((c) => leaf.checkIssued(c) && leaf.verify(c.publicKey))?.fingerprint256;
+    };
+    const oldSigner = signerOf(recorder.messages[0]?.message as X509SvidResponse);
+    const list = async () => (await api('GET', '/v1/authorities')).body.x509_authorities as { id: string; state: string }[];
+    const old = (await list()).find((a) => a.state === 'active');
+    assert.equal((await api('POST', '/v1/authorities/x509/prepare', {})).status, 201);
+    assert.equal((await api('POST', '/v1/authorities/x509/activate', {})).status, 200);
+    const taintedAt = Date.now();
+    assert.equal((await api('POST', `/v1/authorities/x509/${old?.id}/taint`)).status, 200);
+    await recorder.until((r) => r.messages.some((m) => signerOf(m.message) !== oldSigner), 5000, 'an SVID signed by the new CA');
+    const reissued = recorder.messages.find((m) => signerOf(m.message) !== oldSigner);
+    assert.ok(reissued && reissued.at - taintedAt < 2000, `re-issued ${reissued ? reissued.at - taintedAt : '?'} ms after the taint`);
+    // Nothing unreplaced is left under the old CA, so it may be revoked; it then leaves the bundle.
+    const revoked = await api('POST', `/v1/authorities/x509/${old?.id}/revoke`);
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    await recorder.until((r) => {
+      const last = r.messages[r.messages.length - 1]?.message;
+      return last !== undefined && !splitDer(last.svids[0]?.bundle as Buffer).some((d) => new X509Certificate(d).fingerprint256 === oldSigner);
+    }, 5000, 'the bundle without the revoked CA');
+    recorder.close();
+  });
 });

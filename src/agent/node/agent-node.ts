@@ -137,6 +137,16 @@ export class AgentNode extends EventEmitter {
     this.emit('bundle', bundle);
   }
 
+  signedByTainted(state: AgentTrustState): boolean {
+    const leafDer = this.identity?.svidChainDer[0];
+    if (!leafDer) return false;
+    const leaf = new X509Certificate(leafDer);
+    return state.taintedX509AuthoritiesDer.some((d) => {
+      const ca = new X509Certificate(d);
+      return leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+    });
+  }
+
   /** Apply tainted authorities and CRLs pushed by the server; emits 'trust'. */
   setTrustState(state: AgentTrustState): void {
     this.trustState = state;

@@ -32,6 +32,13 @@ export async function startAgentApi(deps: Omit<AgentServiceDeps, 'peerOf'>, host
     deps.log.info({ notAfter: identity.notAfter.toISOString() }, 'renewed the server SVID');
   });
   const identity = await serverSvid.start();
+  // A taint re-issues the server's own SVID too, so the tainted authority can then be revoked.
+  let lastEvent = deps.store.events.lastId();
+  const unsubscribe = deps.store.events.subscribe(() => {
+    const events = deps.store.events.listAfter(lastEvent, 10_000);
+    lastEvent = events[events.length - 1]?.id ?? lastEvent;
+    if (events.some((e) => e.type === 'authority.tainted' && e.payload.kind === 'x509')) serverSvid.renewNow();
+  });
   const server = tls.createServer(
     { key: identity.keyPem, cert: identity.chainPem, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['h2'], minVersion: 'TLSv1.2' },
     (socket) => {
@@ -55,6 +62,7 @@ export async function startAgentApi(deps: Omit<AgentServiceDeps, 'peerOf'>, host
     address: `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`,
     serverSvid,
     async close() {
+      unsubscribe();
       serverSvid.stop();
       connections.destroy();
       // Agents keep their streams open; close() alone would wait for them forever.

@@ -42,6 +42,21 @@ export class ServerSvid {
     this.timer = undefined;
   }
 
+  /** Re-issue now (its signing authority was tainted). */
+  renewNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.issue()
+      .then((next) => {
+        this.onRenew(next);
+        this.schedule(next);
+      })
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'server SVID re-issue failed; retrying at the usual time');
+        if (this.current) this.schedule(this.current);
+      });
+  }
+
   private async issue(): Promise<ServerTlsIdentity> {
     const keys = await generateKeyPair('ec-p256');
     const svid = await this.ca.issueX509Svid({ spiffeId: this.spiffeId, dnsNames: ['localhost'], ttlSeconds: this.ttlSeconds, subjectPublicKey: keys.publicKey, kind: 'server' });
