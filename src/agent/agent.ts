@@ -4,6 +4,7 @@ import { ExecutableHashCache } from './attestation/executable-hash.js';
 import { JwtSvidCache } from './cache/jwt-svid-cache.js';
 import { SvidCache } from './cache/svid-cache.js';
 import type { AgentConfig } from './config.js';
+import { serveAdminSocket, type AdminSocket } from './endpoints/delegated/admin-socket.js';
 import { servePublicSocket, type PublicSocket } from './endpoints/public-socket.js';
 import { createAgentMetrics, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
 import { AgentNode, type AgentTrustState } from './node/agent-node.js';
@@ -15,6 +16,7 @@ export interface RunningAgent {
   sync: SyncClient;
   svids: SvidCache;
   socket: PublicSocket;
+  adminSocket?: AdminSocket | undefined;
   health: HealthServer;
   /** The value workloads put in SPIFFE_ENDPOINT_SOCKET. */
   endpointSocket: string;
@@ -66,7 +68,11 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   });
   sync.start();
 
-  const socket = await servePublicSocket(config.socket_path, { node, sync, svids, jwts, clock, log, hashCache: new ExecutableHashCache() }, log);
+  const hashCache = new ExecutableHashCache();
+  const socket = await servePublicSocket(config.socket_path, { node, sync, svids, jwts, clock, log, hashCache, sds: config.sds }, log);
+  const adminSocket = config.admin_socket_path
+    ? await serveAdminSocket(config.admin_socket_path, { node, sync, svids, jwts, clock, hashCache, authorizedDelegates: config.authorized_delegates, delegateScopes: config.delegate_scopes }, log)
+    : undefined;
   const readiness = (): Readiness => {
     if (stoppedReason) return { ready: false, reason: stoppedReason };
     const now = clock.now().getTime();
@@ -83,6 +89,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     sync,
     svids,
     socket,
+    adminSocket,
     health,
     endpointSocket,
     readiness,
@@ -90,6 +97,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       sync.stop();
       svids.stop();
       await socket.close();
+      await adminSocket?.close();
       await health.close();
       node.stop();
     },

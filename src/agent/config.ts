@@ -2,6 +2,38 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig, parseHostPort, readYamlFile } from '../common/config-file.js';
 import { logLevels, type LogLevel } from '../common/logger.js';
+import { parseSpiffeId } from '../spiffe/id.js';
+import { adminSocketPlacementError } from './endpoints/delegated/socket-placement.js';
+
+const spiffeIdSchema = z.string().transform((value, ctx) => {
+  try {
+    return parseSpiffeId(value).toString();
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a SPIFFE ID: ${JSON.stringify(value)} (${(err as Error).message})` });
+    return z.NEVER;
+  }
+});
+
+/** A SPIFFE ID that IDs under it share; `spiffe://td/a/` and `spiffe://td/a` are the same prefix. */
+const spiffeIdPrefixSchema = z.string().transform((value, ctx) => {
+  try {
+    return parseSpiffeId(value.endsWith('/') ? value.slice(0, -1) : value).toString();
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a SPIFFE ID prefix: ${JSON.stringify(value)} (${(err as Error).message})` });
+    return z.NEVER;
+  }
+});
+
+/** What one delegate may ask the Delegated Identity API for (beyond SPIRE, which has no such limit). */
+const delegateScopeSchema = z
+  .strictObject({
+    selector_types: z.array(z.string().regex(/^[^:]+$/, 'a selector type is non-empty and has no ":"')).min(1).optional(),
+    selectors: z.array(z.string().regex(/^[^:]+:.+$/, 'must be "type:value", e.g. "k8s:pod-uid:..." or "cilium:mutual-auth"')).min(1).optional(),
+    spiffe_id_prefixes: z.array(spiffeIdPrefixSchema).min(1).optional(),
+  })
+  .refine((s) => s.selector_types || s.selectors || s.spiffe_id_prefixes, 'give at least one of selector_types, selectors, spiffe_id_prefixes');
+
+export type DelegateScopeConfig = z.infer<typeof delegateScopeSchema>;
 
 const agentConfigSchema = z.strictObject({
   trust_domain: z.string().min(1).max(255).regex(/^[a-z0-9._-]+$/, 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores'),
@@ -14,6 +46,25 @@ const agentConfigSchema = z.strictObject({
   health_addr: z.string().refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8082').default('127.0.0.1:8082'),
   log_level: z.enum(logLevels as [LogLevel, ...LogLevel[]]).default('info'),
   max_svids: z.number().int().min(1).max(1_000_000).default(10_000),
+  // Envoy SDS resource names and validation-context form, as SPIRE's agent `sds` block.
+  sds: z
+    .strictObject({
+      default_svid_name: z.string().min(1).default('default'),
+      default_bundle_name: z.string().min(1).default('ROOTCA'),
+      default_all_bundles_name: z.string().min(1).default('ALL'),
+      disable_spiffe_cert_validation: z.boolean().default(false),
+    })
+    .prefault({}),
+  admin_socket_path: z.string().min(1).max(107, 'must be at most 107 bytes (the unix socket path limit)').optional(),
+  authorized_delegates: z.array(spiffeIdSchema).default([]),
+  delegate_scopes: z.record(z.string(), delegateScopeSchema).default({}),
+}).superRefine((config, ctx) => {
+  if (config.authorized_delegates.length > 0 && config.admin_socket_path === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['authorized_delegates'], message: 'the Delegated Identity API is served only on the admin socket: set admin_socket_path too' });
+  }
+  for (const id of Object.keys(config.delegate_scopes)) {
+    if (!config.authorized_delegates.includes(id)) ctx.addIssue({ code: 'custom', path: ['delegate_scopes', id], message: 'not in authorized_delegates (a scope for a SPIFFE ID that is not a delegate is a typo)' });
+  }
 });
 
 export type RawAgentConfig = z.infer<typeof agentConfigSchema>;
@@ -39,7 +90,7 @@ export function loadAgentConfig(path: string | undefined, env: NodeJS.ProcessEnv
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${path}: the top level must be a mapping of keys`);
   const base = path ? resolve(path, '..') : process.cwd();
   const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
-  for (const key of ['data_dir', 'socket_path', 'trust_bundle_path'] as const) {
+  for (const key of ['data_dir', 'socket_path', 'trust_bundle_path', 'admin_socket_path'] as const) {
     const v = merged[key];
     if (typeof v === 'string' && !isAbsolute(v)) merged[key] = resolve(base, v);
   }
@@ -48,11 +99,15 @@ export function loadAgentConfig(path: string | undefined, env: NodeJS.ProcessEnv
     if (value !== undefined && value !== '') merged[key] = key === 'data_dir' || key === 'socket_path' ? resolve(value) : value;
   }
   for (const [key, value] of Object.entries(flags)) {
-    if (value !== undefined) merged[key] = typeof value === 'string' && (key === 'data_dir' || key === 'socket_path' || key === 'trust_bundle_path') ? resolve(value) : value;
+    if (value !== undefined) merged[key] = typeof value === 'string' && (key === 'data_dir' || key === 'socket_path' || key === 'trust_bundle_path' || key === 'admin_socket_path') ? resolve(value) : value;
   }
   if (merged.trust_domain === undefined) throw new ConfigError('invalid config: trust_domain: required (set it in the config file or SIGIL_TRUST_DOMAIN)');
   const parsed = parseConfig(agentConfigSchema, merged, path ?? 'environment');
   const health = parseHostPort(parsed.health_addr);
   if (!health) throw new ConfigError('invalid config: health_addr: must be host:port');
-  return { ...parsed, data_dir: resolve(base, parsed.data_dir), socket_path: resolve(base, parsed.socket_path), healthHost: health.host, healthPort: health.port };
+  const socketPath = resolve(base, parsed.socket_path);
+  const adminSocketPath = parsed.admin_socket_path === undefined ? undefined : resolve(base, parsed.admin_socket_path);
+  const placement = adminSocketPath === undefined ? undefined : adminSocketPlacementError(socketPath, adminSocketPath);
+  if (placement) throw new ConfigError(`invalid config (${path ?? 'environment'}): admin_socket_path: ${placement}`);
+  return { ...parsed, data_dir: resolve(base, parsed.data_dir), socket_path: socketPath, admin_socket_path: adminSocketPath, healthHost: health.host, healthPort: health.port };
 }

@@ -5,6 +5,7 @@ import { CallerProcess } from '../attestation/process-identity.js';
 import type { Selector } from '../attestation/selector.js';
 import { attestWorkload } from '../attestation/workload-attestor.js';
 import type { ExecutableHashCache } from '../attestation/executable-hash.js';
+import { selectorSet, type AgentEntry, type EntryCache } from '../sync/entry-cache.js';
 
 /** Who connected, as the kernel said at accept time. */
 export interface Caller {
@@ -29,4 +30,20 @@ export async function attestCaller(caller: Caller, hashCache: ExecutableHashCach
   const selectors = await attestWorkload({ pid: caller.pid, uid: caller.uid, gid: caller.gid }, { hashCache, logger: log });
   if (!caller.process.stillSameProcess()) throw new WorkloadAttestationError('caller process exited or its pid was reused during attestation');
   return selectors;
+}
+
+/**
+ * The entries of a kernel-attested caller, as a function so that a stream sees entry changes.
+ * Throws WorkloadAttestationError (callers answer Unavailable "workload attestation failed").
+ */
+export async function attestedEntries(caller: Caller | undefined, entries: EntryCache, hashCache: ExecutableHashCache, log: Logger): Promise<() => AgentEntry[]> {
+  if (!caller) throw new WorkloadAttestationError('no caller for this connection');
+  let selectors: Set<string>;
+  try {
+    selectors = selectorSet(await attestCaller(caller, hashCache, log));
+  } catch (err) {
+    log.warn({ pid: caller.pid, err: (err as Error).message }, 'workload attestation failed');
+    throw new WorkloadAttestationError((err as Error).message);
+  }
+  return () => entries.matching(selectors);
 }

@@ -8,6 +8,7 @@ import { IdentifiedConnections } from '../../common/grpc/connection-injector.js'
 import { healthService, protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
 import { callerOfSocket, type Caller } from './caller.js';
 import { workloadApiHandlers, type WorkloadApiDeps } from './workload-api.js';
+import { sdsHandlers, sdsServiceDefinition, type SdsDeps } from './sds/sds-service.js';
 
 export interface PublicSocket {
   path: string;
@@ -52,7 +53,7 @@ function workloadApiReflection(): ReflectionService {
 }
 
 function healthHandlers(): grpc.UntypedServiceImplementation {
-  const known = new Set(['', 'SpiffeWorkloadAPI']);
+  const known = new Set(['', 'SpiffeWorkloadAPI', 'envoy.service.secret.v3.SecretDiscoveryService']);
   return {
     Check(call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
       if (!known.has(call.request.service)) return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${call.request.service}` });
@@ -69,10 +70,11 @@ function healthHandlers(): grpc.UntypedServiceImplementation {
  * the kernel (SO_PEERCRED) at accept time; a connection whose credentials cannot be read is closed.
  * Mode 0777 like SPIRE's public socket: who may connect is not the question, who they are is.
  */
-export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps, 'callerOf'>, log: Logger): Promise<PublicSocket> {
+export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps, 'callerOf'> & Pick<SdsDeps, 'sds'>, log: Logger): Promise<PublicSocket> {
   const server = new grpc.Server();
   const connections = new IdentifiedConnections<Caller>(server, 'workload');
   server.addService(workloadApiService().service, workloadApiHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
+  server.addService(sdsServiceDefinition(), sdsHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
   server.addService(healthService().service, healthHandlers());
   workloadApiReflection().addToServer(server);
 

@@ -23,9 +23,9 @@ import type { ExecutableHashCache } from '../attestation/executable-hash.js';
 import type { SvidCache } from '../cache/svid-cache.js';
 import type { JwtSvidCache } from '../cache/jwt-svid-cache.js';
 import type { AgentNode } from '../node/agent-node.js';
-import { selectorSet, type AgentEntry } from '../sync/entry-cache.js';
+import type { AgentEntry } from '../sync/entry-cache.js';
 import type { SyncClient } from '../sync/sync-client.js';
-import { attestCaller, type Caller } from './caller.js';
+import { attestedEntries, type Caller } from './caller.js';
 import { streamState, type StreamState } from './state-stream.js';
 import { dedupeHints, readySvids, toX509SvidMessage } from './workload-identities.js';
 
@@ -70,16 +70,11 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
   /** Caller's matching entries, from kernel-attested selectors (never from anything the caller says). */
   async function entriesOfCaller(call: { getPeer(): string; metadata: grpc.Metadata }): Promise<() => AgentEntry[]> {
     checkSecurityHeader(call.metadata);
-    const caller = deps.callerOf(call);
-    if (!caller) throw new RpcError(grpc.status.UNAVAILABLE, 'workload attestation failed');
-    let selectors;
     try {
-      selectors = selectorSet(await attestCaller(caller, deps.hashCache, log));
-    } catch (err) {
-      log.warn({ pid: caller.pid, err: (err as Error).message }, 'workload attestation failed');
+      return await attestedEntries(deps.callerOf(call), sync.entries, deps.hashCache, log);
+    } catch {
       throw new RpcError(grpc.status.UNAVAILABLE, 'workload attestation failed');
     }
-    return () => sync.entries.matching(selectors);
   }
 
   const sources: [EventEmitter, string][] = [

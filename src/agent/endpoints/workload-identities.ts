@@ -15,7 +15,7 @@ export function dedupeHints<T extends { hint: string }>(items: readonly T[]): T[
 }
 
 /** The caller's SVIDs that are ready and still valid, in the order of `entries` (oldest first). */
-export function readySvids(entries: readonly AgentEntry[], cache: SvidCache, now: number): CachedSvid[] {
+export function readySvids(entries: readonly AgentEntry[], cache: Pick<SvidCache, 'get'>, now: number): CachedSvid[] {
   return entries
     .map((e) => cache.get(e.id))
     .filter((s): s is CachedSvid => s !== undefined && s.notAfter.getTime() > now && s.notBefore.getTime() - 60_000 <= now);
