@@ -18,3 +18,4 @@ export {
 } from './tls-identity.js';
 export { WorkloadApiClient, type CallOptions, type ValidatedJwtSvid, type WatchErrorHandler, type WorkloadApiClientOptions } from './workload-client.js';
 export { parseX509BundlesResponse, parseX509SvidResponse, type X509BundleSet, type X509Svid, type X509SvidSet } from './x509-response.js';
+export * from './mtls/index.js';

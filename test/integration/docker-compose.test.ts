@@ -38,6 +38,14 @@ test('the compose agent attests with a bootstrapped join token and shares its so
   assert.ok(compose.services['agent-bootstrap'], 'a service that makes the join token');
 });
 
+test('the compose demo service runs the mTLS demo against the agent socket', () => {
+  const compose = parse(readFileSync(`${repoRoot}docker-compose.yml`, 'utf8')) as { services: Record<string, ComposeService & { entrypoint?: string[]; volumes?: string[] }> };
+  const demo = compose.services.demo;
+  assert.ok(demo, 'a demo service');
+  assert.deepEqual(demo.entrypoint, ['node', 'dist/src/demo/run.js']);
+  assert.ok(demo.volumes?.some((v) => v.startsWith('sigil-public:')), 'the demo reaches the agent socket');
+});
+
 test('the Dockerfile builds the same entry point the package exposes', () => {
   const dockerfile = readFileSync(`${repoRoot}Dockerfile`, 'utf8');
   const pkg = JSON.parse(readFileSync(`${repoRoot}package.json`, 'utf8')) as { bin: Record<string, string> };
