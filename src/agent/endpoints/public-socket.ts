@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { IdentifiedConnections } from '../../common/grpc/connection-injector.js';
 import { healthService, protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
-import { callerOfSocket, type Caller } from './caller.js';
+import { listenAttestedUnixSocket } from './attested-unix-listener.js';
+import type { Caller } from './caller.js';
 import { workloadApiHandlers, type WorkloadApiDeps } from './workload-api.js';
 import { sdsHandlers, sdsServiceDefinition, type SdsDeps } from './sds/sds-service.js';
 
@@ -79,34 +79,5 @@ export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps
   workloadApiReflection().addToServer(server);
 
   prepareSocketPath(path);
-  const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    let caller: Caller;
-    try {
-      caller = callerOfSocket(socket);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'refused a connection whose peer credentials cannot be read');
-      socket.destroy();
-      return;
-    }
-    connections.inject(socket, caller);
-  });
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', (err) => reject(new Error(`cannot listen on socket_path ${path}: ${err.message}`)));
-    listener.listen(path, () => resolve());
-  });
-  chmodSync(path, 0o777);
-  return {
-    path,
-    async close() {
-      connections.destroy();
-      // Workloads hold their streams open; close() alone would wait for them.
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((r) => listener.close(() => r()));
-      server.forceShutdown();
-      rmSync(path, { force: true });
-    },
-  };
+  return listenAttestedUnixSocket({ path, mode: 0o777, configKey: 'socket_path', server, connections, log });
 }

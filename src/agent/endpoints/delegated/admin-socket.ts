@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../../common/logger.js';
 import { IdentifiedConnections } from '../../../common/grpc/connection-injector.js';
 import { delegatedIdentityService } from '../../../common/grpc/protos.js';
-import { callerOfSocket, type Caller } from '../caller.js';
+import { listenAttestedUnixSocket } from '../attested-unix-listener.js';
+import type { Caller } from '../caller.js';
 import { delegatedIdentityHandlers, type DelegatedIdentityDeps } from './handlers.js';
 
 export interface AdminSocket {
@@ -42,35 +42,7 @@ export async function serveAdminSocket(path: string, deps: DelegatedIdentityDeps
   server.addService(delegatedIdentityService().service, delegatedIdentityHandlers({ ...deps, log, callerOf: (call) => connections.identityOf(call) }));
 
   prepareAdminSocketPath(path);
-  const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    let caller: Caller;
-    try {
-      caller = callerOfSocket(socket);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'admin socket: refused a connection whose peer credentials cannot be read');
-      socket.destroy();
-      return;
-    }
-    connections.inject(socket, caller);
-  });
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', (err) => reject(new Error(`cannot listen on admin_socket_path ${path}: ${err.message}`)));
-    listener.listen(path, () => resolve());
-  });
-  chmodSync(path, 0o770);
+  const listener = await listenAttestedUnixSocket({ path, mode: 0o770, configKey: 'admin_socket_path', server, connections, log });
   log.info({ admin_socket_path: path, authorized_delegates: deps.authorizedDelegates }, 'sigil agent serving the Delegated Identity API');
-  return {
-    path,
-    async close() {
-      connections.destroy();
-      // Delegates hold their streams open; close() alone would wait for them.
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((r) => listener.close(() => r()));
-      server.forceShutdown();
-      rmSync(path, { force: true });
-    },
-  };
+  return listener;
 }
