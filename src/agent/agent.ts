@@ -4,6 +4,7 @@ import { ExecutableHashCache } from './attestation/executable-hash.js';
 import { JwtSvidCache } from './cache/jwt-svid-cache.js';
 import { SvidCache } from './cache/svid-cache.js';
 import type { AgentConfig } from './config.js';
+import { serveBrokerSocket, type BrokerSocket } from './endpoints/broker/broker-socket.js';
 import { serveAdminSocket, type AdminSocket } from './endpoints/delegated/admin-socket.js';
 import { servePublicSocket, type PublicSocket } from './endpoints/public-socket.js';
 import { createAgentMetrics, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
@@ -17,6 +18,7 @@ export interface RunningAgent {
   svids: SvidCache;
   socket: PublicSocket;
   adminSocket?: AdminSocket | undefined;
+  brokerSocket?: BrokerSocket | undefined;
   health: HealthServer;
   /** The value workloads put in SPIFFE_ENDPOINT_SOCKET. */
   endpointSocket: string;
@@ -73,6 +75,9 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   const adminSocket = config.admin_socket_path
     ? await serveAdminSocket(config.admin_socket_path, { node, sync, svids, jwts, clock, hashCache, authorizedDelegates: config.authorized_delegates, delegateScopes: config.delegate_scopes }, log)
     : undefined;
+  const brokerSocket = config.broker.socket_path
+    ? await serveBrokerSocket(config.broker.socket_path, { node, sync, svids, jwts, clock, hashCache, authorizedCallers: config.broker.authorized_callers }, log)
+    : undefined;
   const readiness = (): Readiness => {
     if (stoppedReason) return { ready: false, reason: stoppedReason };
     const now = clock.now().getTime();
@@ -90,6 +95,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     svids,
     socket,
     adminSocket,
+    brokerSocket,
     health,
     endpointSocket,
     readiness,
@@ -98,6 +104,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       svids.stop();
       await socket.close();
       await adminSocket?.close();
+      await brokerSocket?.close();
       await health.close();
       node.stop();
     },

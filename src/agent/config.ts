@@ -58,9 +58,18 @@ const agentConfigSchema = z.strictObject({
   admin_socket_path: z.string().min(1).max(107, 'must be at most 107 bytes (the unix socket path limit)').optional(),
   authorized_delegates: z.array(spiffeIdSchema).default([]),
   delegate_scopes: z.record(z.string(), delegateScopeSchema).default({}),
+  broker: z
+    .strictObject({
+      socket_path: z.string().min(1).max(107, 'must be at most 107 bytes (the unix socket path limit)').optional(),
+      authorized_callers: z.array(spiffeIdSchema).default([]),
+    })
+    .prefault({}),
 }).superRefine((config, ctx) => {
   if (config.authorized_delegates.length > 0 && config.admin_socket_path === undefined) {
     ctx.addIssue({ code: 'custom', path: ['authorized_delegates'], message: 'the Delegated Identity API is served only on the admin socket: set admin_socket_path too' });
+  }
+  if (config.broker.authorized_callers.length > 0 && config.broker.socket_path === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['broker', 'authorized_callers'], message: 'the Broker API is served only on its own socket: set broker.socket_path too' });
   }
   for (const id of Object.keys(config.delegate_scopes)) {
     if (!config.authorized_delegates.includes(id)) ctx.addIssue({ code: 'custom', path: ['delegate_scopes', id], message: 'not in authorized_delegates (a scope for a SPIFFE ID that is not a delegate is a typo)' });
@@ -109,5 +118,6 @@ export function loadAgentConfig(path: string | undefined, env: NodeJS.ProcessEnv
   const adminSocketPath = parsed.admin_socket_path === undefined ? undefined : resolve(base, parsed.admin_socket_path);
   const placement = adminSocketPath === undefined ? undefined : adminSocketPlacementError(socketPath, adminSocketPath);
   if (placement) throw new ConfigError(`invalid config (${path ?? 'environment'}): admin_socket_path: ${placement}`);
-  return { ...parsed, data_dir: resolve(base, parsed.data_dir), socket_path: socketPath, admin_socket_path: adminSocketPath, healthHost: health.host, healthPort: health.port };
+  const broker = { ...parsed.broker, socket_path: parsed.broker.socket_path === undefined ? undefined : resolve(base, parsed.broker.socket_path) };
+  return { ...parsed, data_dir: resolve(base, parsed.data_dir), socket_path: socketPath, admin_socket_path: adminSocketPath, broker, healthHost: health.host, healthPort: health.port };
 }

@@ -12,7 +12,7 @@ export const protoLoaderOptions: protoLoader.Options = { keepCase: true, longs: 
 const definitions = new Map<string, protoLoader.PackageDefinition>();
 
 /** The loaded definition of one of our .proto files (cached). */
-export function protoDefinition(file: 'spiffe/workload.proto' | 'sigil/agent/v1/agent.proto' | 'grpc/health/v1/health.proto' | 'spire/api/agent/delegatedidentity/v1/delegatedidentity.proto'): protoLoader.PackageDefinition {
+export function protoDefinition(file: 'spiffe/workload.proto' | 'sigil/agent/v1/agent.proto' | 'grpc/health/v1/health.proto' | 'spire/api/agent/delegatedidentity/v1/delegatedidentity.proto' | 'spiffe/broker/api.proto'): protoLoader.PackageDefinition {
   let definition = definitions.get(file);
   if (!definition) {
     definition = protoLoader.loadSync(file, protoLoaderOptions);
@@ -31,6 +31,7 @@ export const workloadApiService = () => lookup('spiffe/workload.proto', ['Spiffe
 export const agentService = () => lookup('sigil/agent/v1/agent.proto', ['sigil', 'agent', 'v1', 'AgentService']);
 export const healthService = () => lookup('grpc/health/v1/health.proto', ['grpc', 'health', 'v1', 'Health']);
 export const delegatedIdentityService = () => lookup('spire/api/agent/delegatedidentity/v1/delegatedidentity.proto', ['spire', 'api', 'agent', 'delegatedidentity', 'v1', 'DelegatedIdentity']);
+export const brokerApiService = () => lookup('spiffe/broker/api.proto', ['spiffe', 'broker', 'API']);
 
 /** Envoy SDS, loaded with the messages its Any fields carry, which are packed by their `@type`. */
 export const sdsProtoFiles = ['envoy/service/secret/v3/sds.proto', 'envoy/extensions/transport_sockets/tls/v3/secret.proto', 'envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config.proto'];

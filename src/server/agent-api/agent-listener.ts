@@ -5,7 +5,7 @@ import { IdentifiedConnections } from '../../common/grpc/connection-injector.js'
 import { agentService } from '../../common/grpc/protos.js';
 import type { TlsPeer } from './agent-auth.js';
 import { agentServiceHandlers, type AgentServiceDeps } from './agent-service.js';
-import { peerChainDer } from './peer-chain.js';
+import { peerChainDer } from '../../common/tls/peer-chain.js';
 import { ServerSvid } from './server-svid.js';
 
 export interface AgentApi {

@@ -1,0 +1,154 @@
+import * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import type { Clock } from '../../../common/clock.js';
+import type { Logger } from '../../../common/logger.js';
+import { concatDer } from '../../../pki/pem.js';
+import { encodeJwtBundleJwks } from '../../../spiffe/bundle.js';
+import { parseSpiffeId } from '../../../spiffe/id.js';
+import type { ExecutableHashCache } from '../../attestation/executable-hash.js';
+import type { JwtSvidCache } from '../../cache/jwt-svid-cache.js';
+import type { SvidCache } from '../../cache/svid-cache.js';
+import type { AgentNode } from '../../node/agent-node.js';
+import type { SyncClient } from '../../sync/sync-client.js';
+import { streamState, type StreamState } from '../state-stream.js';
+import { dedupeHints, readySvids, toX509SvidMessage } from '../workload-identities.js';
+import { authenticateBroker, checkBrokerHeader } from './caller-auth.js';
+import { BrokerError, notEntitled, toBrokerStatus, workloadNotFound } from './errors.js';
+import type { FetchJwtSvidRequest, FetchJwtSvidResponse, JwtBundlesResponse, X509BundlesResponse, X509SvidResponse } from './messages.js';
+import { referencedPid, type WorkloadReferenceMessage } from './reference.js';
+import { attestReferencedPid, type ReferencedWorkload } from './workload.js';
+
+export interface BrokerApiDeps {
+  node: AgentNode;
+  sync: SyncClient;
+  svids: SvidCache;
+  jwts: JwtSvidCache;
+  clock: Clock;
+  hashCache: ExecutableHashCache;
+  /** SPIFFE IDs of the brokers that may call (`broker.authorized_callers`). */
+  authorizedCallers: readonly string[];
+}
+
+type Call = { getPeer(): string; metadata: grpc.Metadata; request: { reference?: WorkloadReferenceMessage | null } };
+
+/** How often an open stream checks that its workload still runs (§4.9). */
+export const workloadWatchIntervalMs = 1000;
+
+/** `spiffe.broker.API` (consumers §6.4): every call names its workload by a PID reference. */
+export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChainOf(call: { getPeer(): string }): readonly Uint8Array[] | undefined }): grpc.UntypedServiceImplementation {
+  const { node, sync, svids, clock, log } = deps;
+  const trustDomainKey = () => `spiffe://${node.trust.trustDomain}`;
+  const bundleDer = () => node.bundle?.x509Authorities ?? [];
+  const crls = () => node.trustState.crlsDer.map((d) => Buffer.from(d));
+  const crlFingerprint = () => createHash('sha256').update(concatDer(node.trustState.crlsDer)).digest('hex');
+  const sources: [EventEmitter, string][] = [
+    [svids, 'updated'],
+    [sync, 'entries'],
+    [node, 'bundle'],
+    [node, 'trust'],
+  ];
+
+  /** Header, then the broker's mTLS SVID, then the reference: the order §4.8 errors are found in. */
+  async function referencedWorkload(call: Call): Promise<ReferencedWorkload> {
+    checkBrokerHeader(call.metadata);
+    const broker = authenticateBroker(deps.peerChainOf(call), {
+      trustDomain: node.trust.trustDomain,
+      roots: bundleDer,
+      authorizedCallers: deps.authorizedCallers,
+      now: () => clock.now(),
+    });
+    const pid = referencedPid(call.request.reference);
+    const workload = await attestReferencedPid(pid, { entries: sync.entries, hashCache: deps.hashCache, log });
+    if (workload.entries().length === 0) {
+      workload.release();
+      throw notEntitled(pid);
+    }
+    log.debug({ broker, pid }, 'broker: serving a referenced workload');
+    return workload;
+  }
+
+  /** Full state per message, the first at once (§4.4); ends NotFound when the workload stops (§4.9). */
+  function workloadStream<M>(compute: (workload: ReferencedWorkload) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
+    return (call) => {
+      referencedWorkload(call as unknown as Call)
+        .then((workload) => {
+          let ended = false;
+          const end = () => {
+            if (ended) return;
+            ended = true;
+            clearInterval(watch);
+            workload.release();
+          };
+          const watch = setInterval(() => {
+            if (workload.alive()) return;
+            const status = toBrokerStatus(workloadNotFound(workload.pid));
+            end();
+            call.emit('error', status);
+          }, workloadWatchIntervalMs);
+          watch.unref();
+          call.on('cancelled', end);
+          call.on('close', end);
+          call.on('error', end);
+          streamState(call, () => (workload.alive() ? compute(workload) : { kind: 'wait' }), sources);
+        })
+        .catch((err: unknown) => call.emit('error', toBrokerStatus(err)));
+    };
+  }
+
+  const SubscribeToX509SVID = workloadStream<X509SvidResponse>((workload) => {
+    const matched = workload.entries();
+    if (matched.length === 0) return { kind: 'deny', details: 'no identity issued' };
+    const ready = dedupeHints(readySvids(matched, svids, clock.now().getTime()));
+    if (ready.length === 0) return { kind: 'wait' };
+    const roots = bundleDer();
+    const fingerprint = `${ready.map((s) => s.serial).join(',')}|${createHash('sha256').update(concatDer(roots)).digest('hex')}|${crlFingerprint()}`;
+    return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: crls(), federated_bundles: {} } };
+  });
+
+  const SubscribeToX509Bundles = workloadStream<X509BundlesResponse>((workload) => {
+    if (workload.entries().length === 0) return { kind: 'deny', details: 'no identity issued' };
+    const der = concatDer(bundleDer());
+    return { kind: 'send', fingerprint: `${createHash('sha256').update(der).digest('hex')}|${crlFingerprint()}`, message: { crl: crls(), bundles: { [trustDomainKey()]: Buffer.from(der) } } };
+  });
+
+  const SubscribeToJWTBundles = workloadStream<JwtBundlesResponse>((workload) => {
+    if (workload.entries().length === 0) return { kind: 'deny', details: 'no identity issued' };
+    const jwks = encodeJwtBundleJwks(node.bundle?.jwtAuthorities ?? []);
+    return { kind: 'send', fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
+  });
+
+  const FetchJWTSVID: grpc.handleUnaryCall<FetchJwtSvidRequest, FetchJwtSvidResponse> = async (call, callback) => {
+    let workload: ReferencedWorkload | undefined;
+    try {
+      const audience = call.request.audience.filter((a) => a !== '');
+      workload = await referencedWorkload(call);
+      if (audience.length === 0) throw new BrokerError(grpc.status.INVALID_ARGUMENT, 'audience must be specified');
+      let wanted: string | undefined;
+      if (call.request.spiffe_id) {
+        try {
+          wanted = parseSpiffeId(call.request.spiffe_id).toString();
+        } catch (err) {
+          throw new BrokerError(grpc.status.INVALID_ARGUMENT, `invalid requested SPIFFE ID: ${(err as Error).message}`);
+        }
+      }
+      const matched = workload.entries().filter((e) => wanted === undefined || e.spiffeId === wanted);
+      if (matched.length === 0) throw notEntitled(workload.pid);
+      const out = [];
+      for (const entry of dedupeHints(matched)) {
+        try {
+          out.push({ spiffe_id: entry.spiffeId, svid: await deps.jwts.get(entry, audience), hint: entry.hint });
+        } catch (err) {
+          throw new BrokerError(grpc.status.UNAVAILABLE, `could not fetch JWT-SVID: ${(err as { details?: string }).details ?? (err as Error).message}`);
+        }
+      }
+      callback(null, { svids: out });
+    } catch (err) {
+      callback(toBrokerStatus(err) as grpc.ServiceError);
+    } finally {
+      workload?.release();
+    }
+  };
+
+  return { SubscribeToX509SVID, SubscribeToX509Bundles, FetchJWTSVID, SubscribeToJWTBundles } as unknown as grpc.UntypedServiceImplementation;
+}
