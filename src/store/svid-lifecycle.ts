@@ -1,17 +1,7 @@
 import type { Db } from './database.js';
-import type { SvidKind } from './issued-svids.js';
+import type { IssuedSvid, SvidKind } from './issued-svids.js';
 
-export interface DueAlert {
-  serial: string;
-  spiffeId: string;
-  kind: SvidKind;
-  entryId: string | null;
-  agentId: string | null;
-  authorityId: string;
-  notBefore: number;
-  notAfter: number;
-  alertStage: number;
-}
+export type DueAlert = Pick<IssuedSvid, 'serial' | 'spiffeId' | 'kind' | 'entryId' | 'agentId' | 'authorityId' | 'notBefore' | 'notAfter'> & { alertStage: number };
 
 interface DueAlertRow {
   serial: string;

@@ -15,7 +15,7 @@ import type { FetchJwtSvidResponse, X509BundlesResponse, X509SvidResponse } from
 import { kubernetesReferenceType, pidReferenceType } from '../../src/agent/endpoints/broker/reference.js';
 import { encodePidReference } from '../../src/agent/endpoints/broker/wire.js';
 import { systemClock } from '../../src/common/clock.js';
-import { brokerApiService } from '../../src/common/grpc/protos.js';
+import { brokerApiService, healthService } from '../../src/common/grpc/protos.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { generateSecretToken, hashSecretToken } from '../../src/common/secrets.js';
 import { pemEncodeAll } from '../../src/pki/pem.js';
@@ -94,7 +94,7 @@ describe('SPIFFE Broker API on its own socket (consumers §6.4)', () => {
   }
 
   /** A broker client whose X509-SVID the CA mints for `spiffeId`. */
-  async function brokerClient(spiffeId: string): Promise<BrokerClient> {
+  async function brokerCredentials(spiffeId: string): Promise<grpc.ChannelCredentials> {
     const svid = await server.ca.mintX509Svid({ spiffeId, dnsNames: [] });
     const roots = Buffer.from(pemEncodeAll('CERTIFICATE', agent.node.bundle?.x509Authorities ?? []));
     const agentId = agent.node.identity?.spiffeId;
@@ -102,8 +102,12 @@ describe('SPIFFE Broker API on its own socket (consumers §6.4)', () => {
       // The agent's SVID names no host: check its SPIFFE ID instead.
       checkServerIdentity: (_host, cert) => (cert.subjectaltname === `URI:${agentId}` ? undefined : new Error(`unexpected server ${cert.subjectaltname}`)),
     });
+    return creds;
+  }
+
+  async function brokerClient(spiffeId: string): Promise<BrokerClient> {
     const Client = brokerApiService() as unknown as new (address: string, creds: grpc.ChannelCredentials) => BrokerClient;
-    return new Client(`unix://${socketPath()}`, creds);
+    return new Client(`unix://${socketPath()}`, await brokerCredentials(spiffeId));
   }
 
   const fetchJwt = (c: BrokerClient, req: object, md = brokerHeader()) =>
@@ -151,6 +155,19 @@ describe('SPIFFE Broker API on its own socket (consumers §6.4)', () => {
     await agent?.close();
     await server?.close();
     removeDir(dir);
+  });
+
+  it('§6.4 endpoint: gRPC health answers SERVING for spiffe.broker.API on the broker socket', async () => {
+    const Health = healthService() as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & {
+      Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+    };
+    const health = new Health(`unix://${socketPath()}`, await brokerCredentials(id('broker')));
+    try {
+      const status = await new Promise<string>((resolve, reject) => health.Check({ service: 'spiffe.broker.API' }, (err, res) => (err ? reject(err) : resolve(res?.status ?? ''))));
+      assert.equal(status, 'SERVING');
+    } finally {
+      health.close();
+    }
   });
 
   it('§6.4 endpoint: a call without the broker.spiffe.io header is InvalidArgument', async () => {

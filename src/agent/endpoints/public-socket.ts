@@ -4,8 +4,9 @@ import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { IdentifiedConnections } from '../../common/grpc/connection-injector.js';
-import { healthService, protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
+import { protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
 import { listenAttestedUnixSocket } from './attested-unix-listener.js';
+import { addHealthService } from './grpc-health.js';
 import type { Caller } from './caller.js';
 import { workloadApiHandlers, type WorkloadApiDeps } from './workload-api.js';
 import { sdsHandlers, sdsServiceDefinition, type SdsDeps } from './sds/sds-service.js';
@@ -52,19 +53,6 @@ function workloadApiReflection(): ReflectionService {
   return service;
 }
 
-function healthHandlers(): grpc.UntypedServiceImplementation {
-  const known = new Set(['', 'SpiffeWorkloadAPI', 'envoy.service.secret.v3.SecretDiscoveryService']);
-  return {
-    Check(call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      if (!known.has(call.request.service)) return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${call.request.service}` });
-      callback(null, { status: 'SERVING' });
-    },
-    Watch(call: grpc.ServerWritableStream<{ service: string }, unknown>) {
-      call.write({ status: known.has(call.request.service) ? 'SERVING' : 'SERVICE_UNKNOWN' });
-    },
-  };
-}
-
 /**
  * The Workload API on a unix socket we accept ourselves: each connection's caller is read from
  * the kernel (SO_PEERCRED) at accept time; a connection whose credentials cannot be read is closed.
@@ -75,7 +63,7 @@ export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps
   const connections = new IdentifiedConnections<Caller>(server, 'workload');
   server.addService(workloadApiService().service, workloadApiHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
   server.addService(sdsServiceDefinition(), sdsHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
-  server.addService(healthService().service, healthHandlers());
+  addHealthService(server, ['SpiffeWorkloadAPI', 'envoy.service.secret.v3.SecretDiscoveryService']);
   workloadApiReflection().addToServer(server);
 
   prepareSocketPath(path);

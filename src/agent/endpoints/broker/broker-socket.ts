@@ -4,12 +4,14 @@ import { dirname } from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from '../../../common/logger.js';
 import { IdentifiedConnections } from '../../../common/grpc/connection-injector.js';
-import { brokerApiService } from '../../../common/grpc/protos.js';
+import { brokerApiService, protoDefinition } from '../../../common/grpc/protos.js';
 import { exportPrivateKeyPem } from '../../../pki/keys.js';
 import { pemEncodeAll } from '../../../pki/pem.js';
 import type { AgentNode } from '../../node/agent-node.js';
 import { brokerApiHandlers, type BrokerApiDeps } from './handlers.js';
 import { peerChainDer } from '../../../common/tls/peer-chain.js';
+import { ReflectionService } from '@grpc/reflection';
+import { addHealthService } from '../grpc-health.js';
 
 export interface BrokerSocket {
   path: string;
@@ -50,6 +52,9 @@ export async function serveBrokerSocket(path: string, deps: BrokerApiDeps, log: 
   const server = new grpc.Server();
   const connections = new IdentifiedConnections<TlsPeer>(server, 'broker');
   server.addService(brokerApiService().service, brokerApiHandlers({ ...deps, log, peerChainOf: (call) => connections.identityOf(call)?.chainDer }));
+  // The Broker Endpoint spec recommends reflection; health as on the other sockets.
+  addHealthService(server, ['spiffe.broker.API']);
+  new ReflectionService(protoDefinition('spiffe/broker/api.proto')).addToServer(server);
 
   const identity = await agentTlsIdentity(deps.node);
   const sockets = new Set<tls.TLSSocket>();
