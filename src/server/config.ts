@@ -53,6 +53,7 @@ const serverConfigSchema = z.strictObject({
         .default([0.5, 0.8]),
       stale_agent_after: durationSchema(60).default(3600),
       bundle_grace: durationSchema(0).default(3600),
+      retention: durationSchema(3600).default(7 * 86400),
     })
     .prefault({}),
   svid: z

@@ -124,11 +124,12 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
     registerWebhookMetrics(context.metrics.registry, context.webhooks.metrics);
     const scheduler = new LifecycleScheduler({
       refreshCrls: (now) => crls.refreshDue(now).then(() => undefined),
+      deleteKey: (id) => keyManager.delete(id),
       store,
       ca,
       clock,
       log,
-      settings: { intervalMs: config.lifecycle.interval * 1000, thresholds: config.lifecycle.alert_thresholds, staleAgentAfterMs: config.lifecycle.stale_agent_after * 1000 },
+      settings: { intervalMs: config.lifecycle.interval * 1000, retentionMs: config.lifecycle.retention * 1000, thresholds: config.lifecycle.alert_thresholds, staleAgentAfterMs: config.lifecycle.stale_agent_after * 1000 },
     });
     registerLifecycleMetrics(context.metrics.registry, scheduler, store, clock);
     if (options.listen !== false) scheduler.start();

@@ -9,6 +9,7 @@ import { EventLog } from './events.js';
 import { IssuedSvidStore } from './issued-svids.js';
 import { JoinTokenStore } from './join-tokens.js';
 import { RevocationStore } from './revocations.js';
+import { RetentionStore } from './retention.js';
 import { SettingsStore } from './settings.js';
 import { WebhookStore } from './webhooks.js';
 import { SvidLifecycleStore } from './svid-lifecycle.js';
@@ -32,6 +33,7 @@ export class Store {
   readonly settings: SettingsStore;
   readonly webhooks: WebhookStore;
   readonly svidLifecycle: SvidLifecycleStore;
+  readonly retention: RetentionStore;
 
   constructor(readonly db: Db) {
     this.entries = new EntryStore(db);
@@ -47,6 +49,7 @@ export class Store {
     this.settings = new SettingsStore(db);
     this.webhooks = new WebhookStore(db);
     this.svidLifecycle = new SvidLifecycleStore(db);
+    this.retention = new RetentionStore(db);
   }
 
   /** Run `fn` in one transaction (nested calls become savepoints). */

@@ -9,6 +9,8 @@ import { alertAction, alertTypeOf, nextAlertAt } from './expiry-alerts.js';
 
 export interface SchedulerSettings {
   intervalMs: number;
+  /** Records older than this (past expiry) are pruned. */
+  retentionMs: number;
   /** Fractions of an SVID's lifetime at which an unrotated SVID raises an alert, ascending. */
   thresholds: readonly number[];
   staleAgentAfterMs: number;
@@ -22,6 +24,8 @@ export interface SchedulerDeps {
   settings: SchedulerSettings;
   /** Re-sign CRLs whose nextUpdate is near (the CRL publisher). */
   refreshCrls?: (now: number) => Promise<void>;
+  /** Delete the private key of a pruned authority. */
+  deleteKey?: (authorityId: string) => Promise<void>;
 }
 
 export interface RotationOutcome {
@@ -80,7 +84,7 @@ export class LifecycleScheduler {
       for (const kind of authorityKinds) this.rotation[kind].lastFailure = now;
       log.error({ err: (err as Error).message }, 'authority rotation failed');
     }
-    for (const step of [() => this.deps.refreshCrls?.(clock.now().getTime()), () => this.svidAlerts(), () => this.authorityAlerts(), () => this.staleAgentAlerts()]) {
+    for (const step of [() => this.deps.refreshCrls?.(clock.now().getTime()), () => this.svidAlerts(), () => this.authorityAlerts(), () => this.staleAgentAlerts(), () => this.prune()]) {
       try {
         await step();
       } catch (err) {
@@ -155,6 +159,14 @@ export class LifecycleScheduler {
       if (!store.svidLifecycle.claimAlert(key, now)) return;
       store.events.append(now, 'authority.expiring', a.id, { kind: a.kind, authority_id: a.id, state: a.state, not_after: iso(a.notAfter), upstream: false, action });
     });
+  }
+
+  /** Forget records nothing valid depends on; delete the keys of pruned authorities. */
+  async prune(): Promise<void> {
+    const { store, clock, settings, log } = this.deps;
+    const pruned = store.retention.prune(clock.now().getTime() - settings.retentionMs);
+    for (const id of pruned.authorities) await this.deps.deleteKey?.(id);
+    if (pruned.issuedSvids || pruned.authorities.length || pruned.joinTokens) log.info({ ...pruned }, 'pruned expired records');
   }
 
   /** Agents that have not synced for a while: their SVIDs will expire. One alert per silent period. */

@@ -129,7 +129,7 @@ describe('lifecycle scheduler with a fake clock', () => {
   it('alert state survives a restart: a new scheduler on the same database repeats nothing', async () => {
     const before = t.server.store.events.lastId();
     const { LifecycleScheduler } = await import('../../../src/server/lifecycle/scheduler.js');
-    const again = new LifecycleScheduler({ store: t.server.store, ca: t.server.ca, clock, log: t.server.context.log, settings: { intervalMs: 1000, thresholds: [0.5, 0.8], staleAgentAfterMs: t.config.lifecycle.stale_agent_after * 1000 } });
+    const again = new LifecycleScheduler({ store: t.server.store, ca: t.server.ca, clock, log: t.server.context.log, settings: { intervalMs: 1000, retentionMs: t.config.lifecycle.retention * 1000, thresholds: [0.5, 0.8], staleAgentAfterMs: t.config.lifecycle.stale_agent_after * 1000 } });
     await again.tick();
     const newAlerts = t.server.store.events.listAfter(before, 1000).filter((e) => /expir|stale/.test(e.type));
     assert.deepEqual(newAlerts.map((e) => e.type), []);
