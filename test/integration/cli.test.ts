@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, makeTempDir, removeDir, runCli, runProcess, startSigilServer, type ProcessResult, type SigilServerProcess } from '../helpers/sigil-process.js';
@@ -186,6 +186,27 @@ describe('sigil CLI against a real sigil server process', () => {
     const show = await sigil('entry', 'show', '--entry-id', entryId, '--token-file', oldTokenFile, '--output', 'json');
     assertExit(show, 0);
     assert.equal((JSON.parse(show.stdout) as EntryJson).spiffe_id, workloadId);
+  });
+
+  it('a lost admin.token is recovered from the data dir with `sigil server token create`, while the server runs', async () => {
+    rmSync(join(dataDir, 'admin.token'));
+    const lost = await sigil('entry', 'list');
+    assertExit(lost, 1);
+    const recovered = join(workDir, 'recovered.token');
+    const created = await sigil('server', 'token', 'create', '--name', 'recovery', '--write', recovered);
+    assertExit(created, 0);
+    assert.equal(statSync(recovered).mode & 0o777, 0o600);
+    const list = await sigil('entry', 'list', '--token-file', recovered, '--output', 'json');
+    assertExit(list, 0);
+    const viewer = await sigil('server', 'token', 'create', '--role', 'viewer');
+    assertExit(viewer, 0);
+    writeFileSync(join(workDir, 'viewer.token'), viewer.stdout);
+    const denied = await sigil('token', 'generate', '--token-file', join(workDir, 'viewer.token'));
+    assertExit(denied, 1);
+    assert.match(denied.stderr, /role viewer/);
+    const wrongDir = await runCli(['server', 'token', 'create'], { env: { ...env, SIGIL_DATA_DIR: workDir }, cwd: workDir });
+    assertExit(wrongDir, 1);
+    assert.match(wrongDir.stderr, /no Sigil database at/);
   });
 });
 

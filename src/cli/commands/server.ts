@@ -54,4 +54,34 @@ const run = leaf({
   },
 });
 
-export const serverCommands = group('server', 'Run the Sigil server', [run]);
+const tokenCreate = leaf({
+  name: 'create',
+  summary: "Make an admin API token directly in the server's database (needs access to data_dir): the way back in if admin.token was lost",
+  flags: {
+    config: { type: 'string', valueName: 'FILE', description: `server config file, for data_dir (default: ${defaultServerConfigPath} if it exists, else SIGIL_DATA_DIR)` },
+    name: { type: 'string', valueName: 'NAME', description: 'a name for the token (shown in the audit log)' },
+    role: { type: 'string', valueName: 'ROLE', choices: ['admin', 'viewer'], description: 'admin (default) or viewer (read only)' },
+    write: { type: 'string', valueName: 'FILE', description: 'write the token to FILE (mode 0600) instead of printing it' },
+  },
+  async run(flags) {
+    const path = flags.string('config') ?? (existsSync(defaultServerConfigPath) ? defaultServerConfigPath : undefined);
+    const config = await loadConfig(path);
+    const [{ createLocalAdminToken }, { writeFileWithMode }] = await Promise.all([import('../../server/local-admin-token.js'), import('../files.js')]);
+    let token: string;
+    try {
+      token = createLocalAdminToken(config.data_dir, flags.string('name') ?? 'local', (flags.string('role') ?? 'admin') as 'admin' | 'viewer', Date.now());
+    } catch (err) {
+      throw new CommandFailure(errorMessage(err), { cause: err });
+    }
+    const file = flags.string('write');
+    if (file) {
+      writeFileWithMode(file, `${token}\n`, 0o600);
+      process.stdout.write(`Token written to ${file}\n`);
+    } else {
+      process.stdout.write(`${token}\n`);
+    }
+    return 0;
+  },
+});
+
+export const serverCommands = group('server', 'Run the Sigil server, or act on its data directory', [run, group('token', "Admin API tokens made from the server's data directory", [tokenCreate])]);
