@@ -56,13 +56,21 @@ function entryFields(flags: FlagValues): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 
-export function formatEntry(entry: EntryJson): string {
+export /** The stored TTL, and what the CA gives now when that is less (and why). */
+function ttlWithCap(entry: { x509_svid_ttl: number; effective_x509_svid_ttl?: number; x509_svid_ttl_capped_by?: string | null }): string | number {
+  if (entry.x509_svid_ttl_capped_by && entry.effective_x509_svid_ttl !== undefined) {
+    return `${entry.x509_svid_ttl} (SVIDs get ${entry.effective_x509_svid_ttl}s now: capped by ${entry.x509_svid_ttl_capped_by})`;
+  }
+  return entry.x509_svid_ttl;
+}
+
+function formatEntry(entry: EntryJson): string {
   return formatFields([
     ['Entry ID', entry.id],
     ['SPIFFE ID', entry.spiffe_id],
     ['Parent ID', entry.parent_id],
     ['Revision', entry.revision],
-    ['X509-SVID TTL', entry.x509_svid_ttl],
+    ['X509-SVID TTL', ttlWithCap(entry)],
     ['JWT-SVID TTL', entry.jwt_svid_ttl],
     ...entry.selectors.map((s) => ['Selector', `${s.type}:${s.value}`] as const),
     ...entry.dns_names.map((name) => ['DNS name', name] as const),

@@ -142,6 +142,20 @@ export class CertificateAuthority {
     return { authority, keys };
   }
 
+  /**
+   * The lifetime an X509-SVID asked for with `requested` seconds would get now, and what caps it
+   * (lessons-from-peers row 19: `sigil entry show` explains the effective TTL).
+   */
+  previewX509Ttl(requested: number): TtlReport {
+    const now = this.clock.now().getTime();
+    const active = this.store.authorities.active('x509');
+    try {
+      return this.effectiveTtl(requested, active ? active.notAfter : now + this.settings.caTtlSeconds * 1000, now);
+    } catch {
+      return { requestedSeconds: requested, effectiveSeconds: 0, cappedBy: 'ca_not_after' };
+    }
+  }
+
   private effectiveTtl(requested: number, capAt: number, now: number): TtlReport {
     let effective = requested;
     let cappedBy: TtlReport['cappedBy'] = null;

@@ -53,6 +53,16 @@ describe('entries: happy path', () => {
     assert.ok(audit.body.records.some((r: { target: string; result: string; actor: string }) => r.target === created.body.id && r.result === 'ok' && r.actor === 'token:bootstrap'));
   });
 
+  test('lessons row 19: an entry shows the TTL its SVIDs get now and what caps it', async () => {
+    const long = await t.http.post('/v1/entries').set(auth).send(entry('long-ttl', { x509_svid_ttl: '30d' })).expect(201);
+    assert.equal(long.body.x509_svid_ttl, 30 * 86400, 'what was asked is kept');
+    assert.equal(long.body.effective_x509_svid_ttl, t.config.svid.max_ttl);
+    assert.equal(long.body.x509_svid_ttl_capped_by, 'max_ttl');
+    const plain = await t.http.post('/v1/entries').set(auth).send(entry('plain-ttl', { x509_svid_ttl: 600 })).expect(201);
+    assert.equal(plain.body.effective_x509_svid_ttl, 600);
+    assert.equal(plain.body.x509_svid_ttl_capped_by, null);
+  });
+
   test('duplicate entries are 409', async () => {
     await t.http.post('/v1/entries').set(auth).send(entry('dup')).expect(201);
     const res = await t.http.post('/v1/entries').set(auth).send(entry('dup')).expect(409);

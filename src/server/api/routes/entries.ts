@@ -61,6 +61,12 @@ const signCsrSchema = z.strictObject({ csr: z.string().min(1, 'must be a PEM "CE
 export function entriesRouter(ctx: ApiContext): Router {
   const router = Router();
 
+  /** An entry as stored, plus the X509-SVID lifetime it gets from the CA now and what caps it. */
+  const presentEntryWithTtl = (e: Entry) => {
+    const ttl = ctx.ca.previewX509Ttl(e.x509SvidTtl);
+    return { ...presentEntry(e), effective_x509_svid_ttl: ttl.effectiveSeconds, x509_svid_ttl_capped_by: ttl.cappedBy };
+  };
+
   function checkMembership(field: string, id: string): void {
     if (parseSpiffeId(id).trustDomain !== ctx.trustDomain) {
       throw unprocessable(`${field}: ${id} is not in trust domain ${ctx.trustDomain}`);
@@ -92,7 +98,7 @@ export function entriesRouter(ctx: ApiContext): Router {
   }
 
   router.post('/', (req, res) => {
-    res.status(201).json(presentEntry(createEntry(req, req.body)));
+    res.status(201).json(presentEntryWithTtl(createEntry(req, req.body)));
   });
 
   // Like SPIRE's BatchCreateEntry: each entry succeeds or fails on its own, with its own status.
@@ -101,7 +107,7 @@ export function entriesRouter(ctx: ApiContext): Router {
     const results = entries.map((raw, index) => {
       try {
         if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidArgument('entry must be a JSON object');
-        return { index, status: { code: 'ok', message: '' }, entry: presentEntry(createEntry(req, raw)) };
+        return { index, status: { code: 'ok', message: '' }, entry: presentEntryWithTtl(createEntry(req, raw)) };
       } catch (err) {
         if (!(err instanceof SigilError)) throw err;
         return { index, status: { code: err.code, message: err.message } };
@@ -116,12 +122,12 @@ export function entriesRouter(ctx: ApiContext): Router {
       { spiffeId: q.spiffe_id, parentId: q.parent_id, selectors: q.selector, selectorMatch: q.match },
       { pageSize: q.page_size, pageToken: q.page_token },
     );
-    res.json({ entries: page.items.map(presentEntry), next_page_token: page.nextPageToken });
+    res.json({ entries: page.items.map(presentEntryWithTtl), next_page_token: page.nextPageToken });
   });
 
   router.get('/:id', (req, res) => {
     const { id } = validate(idParams, req.params, 'path');
-    res.json(presentEntry(ctx.store.entries.getOrThrow(id)));
+    res.json(presentEntryWithTtl(ctx.store.entries.getOrThrow(id)));
   });
 
   router.patch('/:id', (req, res) => {
@@ -149,7 +155,7 @@ export function entriesRouter(ctx: ApiContext): Router {
       ctx.store.events.append(now, 'entry.updated', id, { entry: presentEntry(updated) });
       return updated;
     });
-    res.json(presentEntry(entry));
+    res.json(presentEntryWithTtl(entry));
   });
 
   router.delete('/:id', (req, res) => {
