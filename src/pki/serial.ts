@@ -9,3 +9,8 @@ export function randomSerialHex(): string {
   bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
   return bytes.toString('hex');
 }
+
+/** A serial in the form we store and compare: lowercase hex without DER's leading zero bytes. */
+export function normalizeSerialHex(hex: string): string {
+  return hex.toLowerCase().replace(/^(00)+(?=[0-9a-f])/, '');
+}

@@ -6,6 +6,7 @@ import { verifyX509SvidChain } from '../../spiffe/x509-svid-verify.js';
 import type { AgentRecord } from '../../store/agents.js';
 import type { Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { normalizeSerialHex } from '../../pki/serial.js';
 
 export interface TlsPeer {
   /** DER chain the client presented, leaf first; empty without a client certificate. */
@@ -38,7 +39,7 @@ export function authenticateAgent(peer: TlsPeer | undefined, store: Store, ca: C
     throw new AgentAuthError(grpc.status.PERMISSION_DENIED, `${spiffeId} is not an agent SPIFFE ID`);
   }
   // A revoked agent SVID is refused even though it chains (it is on the CRL).
-  const serial = new X509Certificate(peer.chainDer[0] as Buffer).serialNumber.toLowerCase().replace(/^(00)+(?=[0-9a-f])/, '');
+  const serial = normalizeSerialHex(new X509Certificate(peer.chainDer[0] as Buffer).serialNumber);
   if (store.issuedSvids.get(serial)?.revokedAt) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent SVID is revoked: attest again with a new join token', 'evicted');
   const agent = store.agents.getBySpiffeId(spiffeId);
   if (!agent) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is not attested (evicted or unknown): attest again with a new join token', 'evicted');

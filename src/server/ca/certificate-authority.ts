@@ -98,17 +98,14 @@ export class CertificateAuthority {
 
   constructor(
     private readonly store: Store,
-    keys: KeyManager,
+    private readonly keys: KeyManager,
     private readonly clock: Clock,
     private readonly log: Logger,
     readonly settings: CaSettings,
   ) {
     const factory = new AuthorityFactory(keys, settings);
     this.authorities = new AuthorityManager(store, factory, keys, clock, log, { trustDomain: settings.trustDomain, bundleGraceMs: settings.bundleGraceSeconds * 1000, upstream: settings.upstream });
-    this.keys = keys;
   }
-
-  private readonly keys: KeyManager;
 
   get trustDomain(): string {
     return this.settings.trustDomain;

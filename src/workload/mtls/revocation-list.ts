@@ -7,6 +7,7 @@
 import { X509Certificate, verify as verifySignature } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CertificateList, CRLReason, CRLReasons, id_ce_cRLReasons, type Name } from '@peculiar/asn1-x509';
+import { normalizeSerialHex } from '../../pki/serial.js';
 
 export interface Revocation {
   /** Lowercase hex, no leading zero bytes. */
@@ -28,7 +29,7 @@ const signatureHashes: Record<string, string | null> = {
 };
 
 export function serialHex(bytes: ArrayBuffer): string {
-  return Buffer.from(bytes).toString('hex').replace(/^(00)+(?=[0-9a-f])/, '');
+  return normalizeSerialHex(Buffer.from(bytes).toString('hex'));
 }
 
 const nameKey = (name: Name): string => Buffer.from(AsnConvert.serialize(name)).toString('hex');
