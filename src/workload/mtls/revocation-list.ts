@@ -5,9 +5,8 @@
  * are unique per issuer only, so a certificate is looked up by its issuer name and serial.
  */
 import { X509Certificate, verify as verifySignature } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, CertificateList, CRLReason, CRLReasons, id_ce_cRLReasons, type Name } from '@peculiar/asn1-x509';
-import { normalizeSerialHex } from '../../pki/serial.js';
+import { certificateNames } from '../../pki/certificate-der.js';
+import { parseCrl, type ParsedCrl } from '../../pki/crl-der.js';
 
 export interface Revocation {
   /** Lowercase hex, no leading zero bytes. */
@@ -28,11 +27,7 @@ const signatureHashes: Record<string, string | null> = {
   '1.3.101.112': null,
 };
 
-export function serialHex(bytes: ArrayBuffer): string {
-  return normalizeSerialHex(Buffer.from(bytes).toString('hex'));
-}
-
-const nameKey = (name: Name): string => Buffer.from(AsnConvert.serialize(name)).toString('hex');
+const nameKey = (nameDer: Uint8Array): string => Buffer.from(nameDer).toString('hex');
 const revocationKey = (issuer: string, serial: string): string => `${issuer}/${serial}`;
 
 interface TrustedIssuer {
@@ -58,22 +53,21 @@ export class RevocationList {
     const problems: string[] = [];
     let accepted = 0;
     crlsDer.forEach((der, index) => {
-      let crl: CertificateList;
+      let crl: ParsedCrl;
       try {
-        crl = AsnConvert.parse(der, CertificateList);
+        crl = parseCrl(der);
       } catch (err) {
         problems.push(`CRL ${index + 1} does not parse: ${(err as Error).message}`);
         return;
       }
-      const issuer = nameKey(crl.tbsCertList.issuer);
+      const issuer = nameKey(crl.issuerNameDer);
       if (!issuers.some((candidate) => candidate.subject === issuer && signedBy(crl, candidate.certificate))) {
         problems.push(`CRL ${index + 1} is not signed by a trusted CA`);
         return;
       }
       accepted += 1;
-      for (const entry of crl.tbsCertList.revokedCertificates ?? []) {
-        const serial = serialHex(entry.userCertificate);
-        revoked.set(revocationKey(issuer, serial), { serial, revokedAt: entry.revocationDate.getTime(), reason: reasonOf(entry.crlEntryExtensions ?? []) });
+      for (const entry of crl.revoked) {
+        revoked.set(revocationKey(issuer, entry.serialHex), { serial: entry.serialHex, revokedAt: new Date(entry.revokedAt), reason: entry.reason });
       }
     });
     return new RevocationList(revoked, problems, accepted);
@@ -86,8 +80,8 @@ export class RevocationList {
 
   /** The revocation of the certificate (DER), if a trusted CRL lists it. */
   revocationOf(certDer: Uint8Array): Revocation | undefined {
-    const tbs = AsnConvert.parse(certDer, Certificate).tbsCertificate;
-    return this.revoked.get(revocationKey(nameKey(tbs.issuer), serialHex(tbs.serialNumber)));
+    const names = certificateNames(certDer);
+    return this.revoked.get(revocationKey(nameKey(names.issuerNameDer), names.serialHex));
   }
 
   isRevoked(certDer: Uint8Array): boolean {
@@ -96,21 +90,15 @@ export class RevocationList {
 }
 
 function trustedIssuers(issuersDer: readonly Uint8Array[]): TrustedIssuer[] {
-  return issuersDer.map((der) => ({ subject: nameKey(AsnConvert.parse(der, Certificate).tbsCertificate.subject), certificate: new X509Certificate(der) }));
+  return issuersDer.map((der) => ({ subject: nameKey(certificateNames(der).subjectNameDer), certificate: new X509Certificate(der) }));
 }
 
-function signedBy(crl: CertificateList, issuer: X509Certificate): boolean {
-  const hash = signatureHashes[crl.signatureAlgorithm.algorithm];
-  if (hash === undefined || crl.tbsCertListRaw === undefined) return false;
+function signedBy(crl: ParsedCrl, issuer: X509Certificate): boolean {
+  const hash = signatureHashes[crl.signatureAlgorithmOid];
+  if (hash === undefined) return false;
   try {
-    return verifySignature(hash, Buffer.from(crl.tbsCertListRaw), issuer.publicKey, Buffer.from(crl.signature));
+    return verifySignature(hash, crl.tbsDer, issuer.publicKey, crl.signature);
   } catch {
     return false;
   }
-}
-
-function reasonOf(extensions: readonly { extnID: string; extnValue: { buffer: ArrayBuffer } }[]): string {
-  const extension = extensions.find((ext) => ext.extnID === id_ce_cRLReasons);
-  if (!extension) return 'unspecified';
-  return CRLReasons[AsnConvert.parse(extension.extnValue.buffer, CRLReason).reason] ?? 'unspecified';
 }
