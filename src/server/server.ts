@@ -149,7 +149,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       adminAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
       const httpServer = http;
       agentApi = await startAgentApi(
-        { store, ca, clock, log, metrics: context.metrics, agentSvidTtlSeconds: config.svid.agent_ttl, currentCrlsDer: () => crls.currentCrlsDer() },
+        { store, ca, clock, log, metrics: context.metrics, agentSvidTtlSeconds: config.svid.agent_ttl, currentCrls: () => crls.current() },
         config.agentApiHost,
         config.agentApiPort,
         config.svid.server_ttl,

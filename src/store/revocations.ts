@@ -11,6 +11,8 @@ export interface RevokedEntry {
   revokedAt: number;
   reason: RevocationReason;
   notAfter: number;
+  /** Order of revocation across the store (see revokedSince). */
+  revocationSeq: number;
 }
 
 /** An SVID that a revocation applies to: what its `svid.revoked` event says about it. */
@@ -34,12 +36,15 @@ interface RevocableRow {
   not_after: number;
 }
 
-interface RevokedRow {
-  serial: string;
-  revoked_at: number;
-  revocation_reason: string | null;
-  not_after: number;
-}
+type RevokedRow = [serial: string, revokedAt: number, reason: string | null, notAfter: number, seq: number];
+
+const toRevokedEntry = ([serial, revokedAt, reason, notAfter, seq]: RevokedRow): RevokedEntry => ({
+  serial,
+  revokedAt,
+  reason: (reason ?? 'unspecified') as RevocationReason,
+  notAfter,
+  revocationSeq: seq,
+});
 
 const selectorColumn = { serial: 'serial', spiffeId: 'spiffe_id', entryId: 'entry_id', agentId: 'agent_id' } as const;
 
@@ -67,16 +72,40 @@ export class RevocationStore {
     return rows.map((r) => ({ serial: r.serial, spiffeId: r.spiffe_id, kind: r.kind, entryId: r.entry_id, agentId: r.agent_id, authorityId: r.authority_id, notAfter: r.not_after }));
   }
 
-  /** Mark one SVID revoked; false if it already was. */
+  /** Mark one SVID revoked, with the next revocation sequence number; false if it already was. */
   markRevoked(serial: string, at: number, reason: RevocationReason): boolean {
-    return this.db.prepare('UPDATE issued_svids SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL').run(at, reason, serial).changes === 1;
+    return (
+      this.db
+        .prepare(
+          `UPDATE issued_svids SET revoked_at = ?, revocation_reason = ?,
+             revocation_seq = (SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM issued_svids WHERE revocation_seq IS NOT NULL)
+           WHERE serial = ? AND revoked_at IS NULL`,
+        )
+        .run(at, reason, serial).changes === 1
+    );
+  }
+
+  /** The highest revocation sequence number so far (0: nothing revoked). */
+  lastRevocationSeq(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(revocation_seq), 0) AS seq FROM issued_svids WHERE revocation_seq IS NOT NULL').get() as { seq: number }).seq;
   }
 
   /** Revoked SVIDs of an authority whose certificates were still valid after `validAfter` (ms), by serial. */
   revokedSignedBy(authorityId: string, validAfter: number): RevokedEntry[] {
+    return (
+      this.db
+        .prepare('SELECT serial, revoked_at, revocation_reason, not_after, revocation_seq FROM issued_svids WHERE authority_id = ? AND not_after > ? AND revoked_at IS NOT NULL ORDER BY serial')
+        .raw()
+        .all(authorityId, validAfter) as RevokedRow[]
+    ).map(toRevokedEntry);
+  }
+
+  /** Revocations (of every authority) with a sequence number above `afterSeq`, in sequence order. */
+  revokedSince(afterSeq: number): (RevokedEntry & { authorityId: string })[] {
     const rows = this.db
-      .prepare('SELECT serial, revoked_at, revocation_reason, not_after FROM issued_svids WHERE authority_id = ? AND not_after > ? AND revoked_at IS NOT NULL ORDER BY serial')
-      .all(authorityId, validAfter) as RevokedRow[];
-    return rows.map((r) => ({ serial: r.serial, revokedAt: r.revoked_at, reason: (r.revocation_reason ?? 'unspecified') as RevocationReason, notAfter: r.not_after }));
+      .prepare('SELECT serial, revoked_at, revocation_reason, not_after, revocation_seq, authority_id FROM issued_svids WHERE revocation_seq > ? ORDER BY revocation_seq')
+      .raw()
+      .all(afterSeq) as [...RevokedRow, string][];
+    return rows.map((r) => ({ ...toRevokedEntry(r.slice(0, 5) as RevokedRow), authorityId: r[5] }));
   }
 }

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
-import type { AgentState, SyncMessage, SyncRequest, TrustState } from '../../common/grpc/agent-api-types.js';
+import type { AgentState, SyncMessage, SyncRequest } from '../../common/grpc/agent-api-types.js';
 import type { AgentRecord } from '../../store/agents.js';
 import type { Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { AgentAuthError } from './agent-auth.js';
 import { diffEntries, entryToProto } from './entry-message.js';
+import type { TrustSnapshot } from './trust-state.js';
 
 export const heartbeatIntervalMs = 15_000;
 
@@ -17,14 +18,10 @@ interface SyncDeps {
   log: Logger;
   bundleJson(): string;
   authenticate(): AgentRecord;
-  trustState(): TrustState;
+  trustState(): TrustSnapshot;
 }
 
 const trustEvents = new Set(['authority.tainted', 'authority.revoked', 'crl.published', 'svid.revoked']);
-
-function trustFingerprint(t: TrustState): string {
-  return [t.tainted_x509_authorities.map((b) => b.toString('base64')).join(','), t.tainted_jwt_kids.join(','), t.crls.map((b) => b.toString('base64')).join(',')].join('|');
-}
 
 /**
  * One agent's push stream (DESIGN.md "one spine"). It mirrors what the agent holds (entry id ->
@@ -96,11 +93,10 @@ export class AgentSyncStream {
 
   /** Tainted authorities and CRLs, sent at start and whenever they change. */
   private pushTrust(): void {
-    const trust = this.deps.trustState();
-    const fingerprint = trustFingerprint(trust);
+    const { message, fingerprint } = this.deps.trustState();
     if (fingerprint === this.lastTrust) return;
     this.lastTrust = fingerprint;
-    this.send({ event_id: this.lastEventId, trust });
+    this.send({ event_id: this.lastEventId, trust: message });
   }
 
   private endWithStatus(state: AgentState): void {

@@ -2,11 +2,12 @@ import type { Clock } from '../../common/clock.js';
 import { notFound } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { parseCertificateDer } from '../../pki/certificates.js';
-import { createCrl } from '../../pki/crl.js';
+import { crlIssuerTemplate, encodeTbsCertList, signCrl, type CrlIssuerTemplate } from '../../pki/crl-der.js';
 import type { Authority } from '../../store/authorities.js';
 import type { CrlRecord } from '../../store/crls.js';
 import type { Store } from '../../store/store.js';
 import type { KeyManager } from './key-manager.js';
+import { RevokedList } from './revoked-list.js';
 
 export const defaultCrlValiditySeconds = 86_400;
 
@@ -54,12 +55,21 @@ class KeyedCoalescer<T> {
  * Signs, stores and serves the CRL of every X.509 authority. A CRL lists the revoked SVIDs of its
  * authority until each has appeared on one CRL issued after it expired (RFC 5280 §3.3), then
  * drops it: its size follows the live revocations, not the history.
+ *
+ * Each authority's revocations are kept encoded in memory (loaded once, then only what was
+ * revoked since, by revocation sequence), and the newest CRL of each is cached: a new CRL with
+ * 100,000 entries costs a copy and a signature on the thread pool, and serving one costs nothing.
  */
 export class CrlPublisher {
   private readonly settings: CrlPublisherSettings;
   private readonly signing = new KeyedCoalescer<CrlRecord>();
   /** Authorities whose last signing failed: refreshDue retries them whatever their CRL's age. */
   private readonly failed = new Set<string>();
+  private readonly revokedLists = new Map<string, RevokedList>();
+  private readonly templates = new Map<string, CrlIssuerTemplate>();
+  private readonly latestCrls = new Map<string, CrlRecord>();
+  /** Revocations up to this sequence number are in the loaded lists. */
+  private revocationCursor: number | undefined;
 
   constructor(
     private readonly store: Store,
@@ -106,7 +116,7 @@ export class CrlPublisher {
   async refreshDue(now: number = this.clock.now().getTime()): Promise<CrlRecord[]> {
     const halfValidityMs = (this.settings.validitySeconds * 1000) / 2;
     const due = this.authoritiesCovered(now).filter((a) => {
-      const latest = this.store.crls.latest(a.id);
+      const latest = this.latest(a.id);
       return !latest || this.failed.has(a.id) || latest.nextUpdate - now <= halfValidityMs;
     });
     return this.publishLogged(due.map((a) => a.id));
@@ -115,13 +125,59 @@ export class CrlPublisher {
   /** The newest CRL of each covered authority. */
   current(now: number = this.clock.now().getTime()): CrlRecord[] {
     return this.authoritiesCovered(now)
-      .map((a) => this.store.crls.latest(a.id))
+      .map((a) => this.latest(a.id))
       .filter((c): c is CrlRecord => c !== undefined);
   }
 
   /** The newest CRL of one covered authority, or undefined. */
   currentFor(authorityId: string, now: number = this.clock.now().getTime()): CrlRecord | undefined {
-    return this.authoritiesCovered(now).some((a) => a.id === authorityId) ? this.store.crls.latest(authorityId) : undefined;
+    return this.authoritiesCovered(now).some((a) => a.id === authorityId) ? this.latest(authorityId) : undefined;
+  }
+
+  /** The newest stored CRL of an authority (read from the store once, then kept). */
+  private latest(authorityId: string): CrlRecord | undefined {
+    let record = this.latestCrls.get(authorityId);
+    if (!record) {
+      record = this.store.crls.latest(authorityId);
+      if (record) this.latestCrls.set(authorityId, record);
+    }
+    return record;
+  }
+
+  /** Bring every loaded list up to the newest revocation. */
+  private catchUpRevocations(): void {
+    if (this.revocationCursor === undefined) {
+      this.revocationCursor = this.store.revocations.lastRevocationSeq();
+      return;
+    }
+    for (const revocation of this.store.revocations.revokedSince(this.revocationCursor)) {
+      this.revokedLists.get(revocation.authorityId)?.add(revocation);
+      this.revocationCursor = revocation.revocationSeq;
+    }
+  }
+
+  /** What the authority's next CRL lists: revocations of certificates still valid after `validAfter`. */
+  private revokedListFor(authorityId: string, validAfter: number): RevokedList {
+    this.catchUpRevocations();
+    let list = this.revokedLists.get(authorityId);
+    if (!list) {
+      list = new RevokedList();
+      for (const revocation of this.store.revocations.revokedSignedBy(authorityId, validAfter)) list.add(revocation);
+      this.revokedLists.set(authorityId, list);
+    }
+    list.dropExpired(validAfter);
+    return list;
+  }
+
+  private async signingInputs(authority: Authority & { certificateDer: Uint8Array }): Promise<{ template: CrlIssuerTemplate; privateKey: CryptoKey }> {
+    const keys = await this.keys.get(authority.id);
+    if (!keys) throw new Error(`the private key of X.509 authority ${authority.id} is missing; cannot sign its CRL`);
+    let template = this.templates.get(authority.id);
+    if (!template) {
+      template = await crlIssuerTemplate({ certificate: parseCertificateDer(authority.certificateDer), keys });
+      this.templates.set(authority.id, template);
+    }
+    return { template, privateKey: keys.privateKey };
   }
 
   /** DER of every current CRL, as the Workload API `crl` field carries them. */
@@ -142,24 +198,19 @@ export class CrlPublisher {
   private async signAndStore(authorityId: string): Promise<CrlRecord> {
     const authority = this.store.authorities.get(authorityId);
     if (!authority || authority.kind !== 'x509' || !authority.certificateDer) throw notFound(`no X.509 authority ${authorityId}`);
-    const keys = await this.keys.get(authorityId);
-    if (!keys) throw new Error(`the private key of X.509 authority ${authorityId} is missing; cannot sign its CRL`);
+    const { template, privateKey } = await this.signingInputs({ ...authority, certificateDer: authority.certificateDer });
     const now = this.clock.now().getTime();
-    const previous = this.store.crls.latest(authorityId);
+    const previous = this.latest(authorityId);
     // An entry stays until one CRL whose thisUpdate is past its expiry has carried it (RFC 5280 §3.3).
     const listedIfValidAfter = previous ? Math.min(previous.thisUpdate, now) : now;
-    const revoked = this.store.revocations.revokedSignedBy(authorityId, listedIfValidAfter);
+    const revoked = this.revokedListFor(authorityId, listedIfValidAfter);
+    const revokedCount = revoked.size;
     const thisUpdate = now - crlThisUpdateBackdateMs;
     const nextUpdate = now + this.settings.validitySeconds * 1000;
     const crlNumber = (previous?.crlNumber ?? 0) + 1;
-    const der = await createCrl({
-      issuer: { certificate: parseCertificateDer(authority.certificateDer), keys },
-      crlNumber,
-      thisUpdate: new Date(thisUpdate),
-      nextUpdate: new Date(nextUpdate),
-      revoked: revoked.map((r) => ({ serialHex: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason })),
-    });
-    const record: CrlRecord = { authorityId, crlNumber, thisUpdate, nextUpdate, revokedCount: revoked.length, der, createdAt: now };
+    const tbs = encodeTbsCertList(template, { crlNumber, thisUpdate: new Date(thisUpdate), nextUpdate: new Date(nextUpdate), revokedCertificatesDer: revoked.der() });
+    const der = await signCrl(template, tbs, privateKey);
+    const record: CrlRecord = { authorityId, crlNumber, thisUpdate, nextUpdate, revokedCount, der, createdAt: now };
     this.store.transaction(() => {
       this.store.crls.replace(record);
       this.store.events.append(now, 'crl.published', authorityId, {
@@ -167,9 +218,10 @@ export class CrlPublisher {
         crl_number: crlNumber,
         this_update: new Date(thisUpdate).toISOString(),
         next_update: new Date(nextUpdate).toISOString(),
-        revoked_count: revoked.length,
+        revoked_count: revokedCount,
       });
     });
+    this.latestCrls.set(authorityId, record);
     return record;
   }
 }
