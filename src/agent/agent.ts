@@ -8,9 +8,11 @@ import { serveBrokerSocket, type BrokerSocket } from './endpoints/broker/broker-
 import { serveAdminSocket, type AdminSocket } from './endpoints/delegated/admin-socket.js';
 import { servePublicSocket, type PublicSocket } from './endpoints/public-socket.js';
 import { createAgentMetrics, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
-import { AgentNode, type AgentTrustState } from './node/agent-node.js';
+import { AgentNode } from './node/agent-node.js';
 import { AgentStateStore } from './node/agent-state.js';
+import { StatusReporter } from './status-reporter.js';
 import { SyncClient } from './sync/sync-client.js';
+import type { AgentTrustState } from './sync/trust-state.js';
 
 export interface RunningAgent {
   node: AgentNode;
@@ -42,7 +44,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     log,
   );
   await node.start();
-  const sync = new SyncClient(node, log);
+  const sync = new SyncClient(node, clock, log, { workloadCrlMaxBytes: config.workload_crl_max_bytes });
   const svids = new SvidCache(sync.entries, node, clock, log, config.max_svids);
   const jwts = new JwtSvidCache(node, clock);
   let stoppedReason: string | undefined;
@@ -68,6 +70,8 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     jwts.clear();
     node.forgetIdentity();
   });
+  const statusReporter = new StatusReporter(node, sync, svids, log);
+  statusReporter.start();
   sync.start();
 
   const hashCache = new ExecutableHashCache();
@@ -83,10 +87,14 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     const now = clock.now().getTime();
     if (!node.identity || node.identity.notAfter.getTime() <= now) return { ready: false, reason: 'no valid agent SVID' };
     if (!sync.synced) return { ready: false, reason: 'not yet synced with the server' };
+    if (node.trustState.problems.length) return { ready: false, reason: `cannot apply revocations: ${node.trustState.problems.join('; ')}` };
     if (sync.entries.size > 0 && !svids.all().some((s) => s.notAfter.getTime() > now)) return { ready: false, reason: 'no valid workload SVID to serve yet' };
-    return { ready: true, reason: '' };
+    const warnings: string[] = [];
+    if (svids.entriesWithoutSvid) warnings.push(`${svids.entriesWithoutSvid} of ${sync.entries.size} entries get no SVID: more than max_svids (${svids.limit})`);
+    if (node.trustState.withheldCrls) warnings.push(`${node.trustState.withheldCrls} CRL(s) over workload_crl_max_bytes are not sent to workloads`);
+    return { ready: true, reason: '', warnings };
   };
-  const health = await startHealthServer(config.healthHost, config.healthPort, readiness, createAgentMetrics(node, svids));
+  const health = await startHealthServer(config.healthHost, config.healthPort, readiness, createAgentMetrics(node, sync, svids, clock));
   const endpointSocket = `unix://${config.socket_path}`;
   log.info({ SPIFFE_ENDPOINT_SOCKET: endpointSocket, health_addr: health.address, spiffe_id: node.identity?.spiffeId }, 'sigil agent serving the Workload API');
   return {
@@ -100,6 +108,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     endpointSocket,
     readiness,
     async close() {
+      statusReporter.stop();
       sync.stop();
       svids.stop();
       await socket.close();

@@ -2,6 +2,16 @@ import { notFound } from '../common/errors.js';
 import type { Db } from './database.js';
 import { decodePageToken, toPage, type Page, type PageRequest } from './pagination.js';
 
+/** What an agent last said about itself (ReportStatus). */
+export interface AgentReportedStatus {
+  revocationProblems: string[];
+  entries: number;
+  entriesWithoutSvid: number;
+  maxSvids: number;
+  cachedSvids: number;
+  withheldCrls: number;
+}
+
 export interface AgentRecord {
   id: string;
   spiffeId: string;
@@ -12,6 +22,8 @@ export interface AgentRecord {
   createdAt: number;
   updatedAt: number;
   lastSeenAt: number | null;
+  reportedStatus: AgentReportedStatus | null;
+  statusReportedAt: number | null;
 }
 
 interface AgentRow {
@@ -25,6 +37,8 @@ interface AgentRow {
   created_at: number;
   updated_at: number;
   last_seen_at: number | null;
+  reported_status: string | null;
+  status_reported_at: number | null;
 }
 
 const toAgent = (r: AgentRow): AgentRecord => ({
@@ -37,6 +51,8 @@ const toAgent = (r: AgentRow): AgentRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   lastSeenAt: r.last_seen_at,
+  reportedStatus: r.reported_status === null ? null : (JSON.parse(r.reported_status) as AgentReportedStatus),
+  statusReportedAt: r.status_reported_at,
 });
 
 export class AgentStore {
@@ -60,6 +76,10 @@ export class AgentStore {
 
   recordSvid(id: string, serial: string, notAfter: number, now: number): void {
     this.db.prepare('UPDATE agents SET svid_serial = ?, svid_not_after = ?, updated_at = ?, last_seen_at = ? WHERE id = ?').run(serial, notAfter, now, now, id);
+  }
+
+  recordStatus(id: string, status: AgentReportedStatus, now: number): void {
+    this.db.prepare('UPDATE agents SET reported_status = ?, status_reported_at = ?, last_seen_at = ? WHERE id = ?').run(JSON.stringify(status), now, now, id);
   }
 
   touch(id: string, now: number): void {

@@ -161,11 +161,16 @@ c.close();`,
     assert.deepEqual(result, { ok: true, spiffeIds: ['spiffe://example.org/workload/nobody'] });
   });
 
-  it('/metrics exposes absolute expiry timestamps of the agent SVID and of cached SVIDs', async () => {
+  it('/metrics exposes absolute expiry timestamps and bounded-cardinality counts (no series per SVID)', async () => {
     const text = await (await fetch(`http://${agent.healthAddress}/metrics`)).text();
     const agentExpiry = Number(/^sigil_agent_svid_not_after_timestamp_seconds (\d+)$/m.exec(text)?.[1]);
     assert.ok(agentExpiry > Date.now() / 1000 && agentExpiry < Date.now() / 1000 + 2 * 3600, `agent SVID expiry ${agentExpiry}`);
-    assert.match(text, /sigil_agent_workload_svid_not_after_timestamp_seconds\{spiffe_id="spiffe:\/\/example\.org\/workload\/root",entry_id="[0-9a-f-]+"\} \d{10}/);
+    const earliest = Number(/^sigil_agent_workload_svid_earliest_not_after_timestamp_seconds (\d+)$/m.exec(text)?.[1]);
+    assert.ok(earliest > Date.now() / 1000, `earliest workload SVID expiry ${earliest}`);
+    assert.match(text, /^sigil_agent_workload_svids_expiring_within_seconds\{within="86400"\} [1-9]\d*$/m);
+    assert.match(text, /^sigil_agent_revocation_problems 0$/m);
+    assert.match(text, /^sigil_agent_entries_without_svid 0$/m);
+    assert.doesNotMatch(text, /spiffe_id=/, 'no label holds a SPIFFE ID: one series per SVID does not scale to 10k SVIDs');
     const ready = await fetch(`http://${agent.healthAddress}/ready`);
     assert.equal(ready.status, 200);
   });

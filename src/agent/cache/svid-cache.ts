@@ -4,7 +4,8 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import { createCsr } from '../../pki/csr.js';
 import { exportPrivateKeyPkcs8, generateKeyPair, signatureAlgorithmFor } from '../../pki/keys.js';
-import type { AgentNode, AgentTrustState } from '../node/agent-node.js';
+import type { AgentNode } from '../node/agent-node.js';
+import type { AgentTrustState } from '../sync/trust-state.js';
 import type { AgentEntry, EntryCache } from '../sync/entry-cache.js';
 
 export interface CachedSvid {
@@ -20,6 +21,8 @@ export interface CachedSvid {
   notAfter: Date;
   /** When a successor is fetched: before half-life, with jitter so SVIDs do not all rotate together. */
   rotateAt: number;
+  /** When the agent received it (agent clock, ms). */
+  receivedAt: number;
 }
 
 export const maxCsrsPerCall = 500;
@@ -45,7 +48,8 @@ export class SvidCache extends EventEmitter {
   private again = false;
   private failures = 0;
   private stopped = false;
-  private overLimitLogged = false;
+  /** Entries left without an SVID because there are more than max_svids (the newest ones). */
+  private overLimit: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly entries: EntryCache,
@@ -61,14 +65,16 @@ export class SvidCache extends EventEmitter {
 
   /**
    * Revoked SVIDs are dropped at once (never served again) and replaced; SVIDs signed by a
-   * tainted authority are replaced at once and served until then.
+   * tainted authority are replaced at once and served until then. When a CRL cannot be read,
+   * every SVID received before it might be on it: those are dropped and replaced too.
    */
   applyTrustState(state: AgentTrustState): void {
     const tainted = state.taintedX509AuthoritiesDer.map((d) => new X509Certificate(d));
     const dropped: string[] = [];
+    const suspectBefore = state.replaceSvidsReceivedBefore ?? Number.NEGATIVE_INFINITY;
     let due = false;
     for (const svid of this.svids.values()) {
-      if (state.revokedSerials.has(svid.serial)) {
+      if (state.revokedSerials.has(svid.serial) || svid.receivedAt < suspectBefore) {
         this.svids.delete(svid.entryId);
         dropped.push(svid.entryId);
         continue;
@@ -82,7 +88,7 @@ export class SvidCache extends EventEmitter {
       }
     }
     if (dropped.length) {
-      this.log.info({ entries: dropped.length }, 'dropped revoked SVIDs; fetching replacements');
+      this.log.info({ entries: dropped.length }, state.replaceSvidsReceivedBefore === undefined ? 'dropped revoked SVIDs; fetching replacements' : 'dropped every SVID that an unreadable CRL may revoke; fetching replacements');
       this.emit('updated', dropped);
     }
     if (dropped.length || due) void this.refresh();
@@ -132,13 +138,32 @@ export class SvidCache extends EventEmitter {
     return this.running;
   }
 
+  /** How many entries get no SVID because of max_svids. */
+  get entriesWithoutSvid(): number {
+    return this.overLimit.size;
+  }
+
+  /** True when the entry gets no SVID because the agent already holds max_svids. */
+  isOverLimit(entryId: string): boolean {
+    return this.overLimit.has(entryId);
+  }
+
+  get limit(): number {
+    return this.maxSvids;
+  }
+
   private due(now: number): AgentEntry[] {
-    let wanted = this.entries.all().sort((a, b) => a.createdAt - b.createdAt);
-    if (wanted.length > this.maxSvids) {
-      if (!this.overLimitLogged) this.log.error({ entries: wanted.length, max_svids: this.maxSvids }, 'more entries than max_svids; the newest entries get no SVID');
-      this.overLimitLogged = true;
-      wanted = wanted.slice(0, this.maxSvids);
+    let wanted = this.entries.all().sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    const overLimit = new Set(wanted.slice(this.maxSvids).map((e) => e.id));
+    if (overLimit.size !== this.overLimit.size || [...overLimit].some((id) => !this.overLimit.has(id))) {
+      if (overLimit.size) this.log.error({ entries: wanted.length, max_svids: this.maxSvids, without_svid: overLimit.size }, 'more entries than max_svids: the newest entries get no SVID (raise max_svids)');
+      else if (this.overLimit.size) this.log.info({ entries: wanted.length, max_svids: this.maxSvids }, 'every entry fits within max_svids again');
+      this.overLimit = overLimit;
+      for (const id of overLimit) this.svids.delete(id);
+      this.emit('limit', overLimit.size);
+      this.emit('updated', [...overLimit]);
     }
+    wanted = wanted.slice(0, this.maxSvids);
     return wanted.filter((e) => {
       const svid = this.svids.get(e.id);
       return !svid || svid.revision !== e.revision || now >= svid.rotateAt;
@@ -197,6 +222,7 @@ export class SvidCache extends EventEmitter {
         notBefore,
         notAfter,
         rotateAt: rotationTime(notBefore.getTime(), notAfter.getTime()),
+        receivedAt: this.clock.now().getTime(),
       });
       updated.push(p.entry.id);
     }

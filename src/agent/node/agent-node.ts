@@ -7,6 +7,7 @@ import { createCsr } from '../../pki/csr.js';
 import { generateKeyPair, signatureAlgorithmFor } from '../../pki/keys.js';
 import { pemDecodeAll, pemEncodeAll } from '../../pki/pem.js';
 import { parseSpiffeBundle, type SpiffeBundle } from '../../spiffe/bundle.js';
+import { emptyTrustState, type AgentTrustState } from '../sync/trust-state.js';
 import type { AgentIdentity, AgentStateStore } from './agent-state.js';
 import { ServerClient, notAfterOf, type ServerTrust } from './server-client.js';
 
@@ -17,16 +18,6 @@ export interface AgentNodeOptions {
   trustBundlePath?: string | undefined;
   insecureBootstrap: boolean;
 }
-
-/** What the server says must no longer be used: tainted authorities and the current CRLs. */
-export interface AgentTrustState {
-  taintedX509AuthoritiesDer: Uint8Array[];
-  taintedJwtKids: string[];
-  crlsDer: Uint8Array[];
-  revokedSerials: ReadonlySet<string>;
-}
-
-export const emptyTrustState: AgentTrustState = { taintedX509AuthoritiesDer: [], taintedJwtKids: [], crlsDer: [], revokedSerials: new Set() };
 
 export class AttestationError extends Error {
   constructor(message: string) {

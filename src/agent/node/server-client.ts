@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import {
   serverIdPath,
+  type AgentStatusReport,
   type AttestAgentRequest,
   type AttestAgentResponse,
   type MintJwtSvidRequest,
@@ -26,10 +27,12 @@ interface AgentServiceClient extends grpc.Client {
   RenewAgent(req: RenewAgentRequest, options: grpc.CallOptions, cb: Callback<RenewAgentResponse>): void;
   SignX509Svids(req: SignX509SvidsRequest, options: grpc.CallOptions, cb: Callback<SignX509SvidsResponse>): void;
   MintJwtSvid(req: MintJwtSvidRequest, options: grpc.CallOptions, cb: Callback<MintJwtSvidResponse>): void;
+  ReportStatus(req: AgentStatusReport, options: grpc.CallOptions, cb: Callback<object>): void;
   Sync(req: SyncRequest): grpc.ClientReadableStream<SyncMessage>;
 }
 
 export const callTimeoutMs = 15_000;
+export const maxServerMessageBytes = 256 * 1024 * 1024;
 
 /**
  * The server is authenticated by its SVID: chained to our bundle (done by TLS with the bundle
@@ -63,7 +66,12 @@ export class ServerClient {
   private constructor(address: string, credentials: grpc.ChannelCredentials) {
     const Client = agentService() as unknown as new (address: string, creds: grpc.ChannelCredentials, options: grpc.ChannelOptions) => AgentServiceClient;
     // SNI must not be an IP address; the name is not checked, the SPIFFE ID is.
-    this.client = new Client(address, credentials, { 'grpc.ssl_target_name_override': 'sigil-server', 'grpc.default_authority': 'sigil-server' });
+    this.client = new Client(address, credentials, {
+      'grpc.ssl_target_name_override': 'sigil-server',
+      'grpc.default_authority': 'sigil-server',
+      // Trust messages carry every current CRL: ~4 MB per 100,000 revoked serials.
+      'grpc.max_receive_message_length': maxServerMessageBytes,
+    });
   }
 
   /** For node attestation: no client certificate yet. `insecure` skips server authentication (insecure_bootstrap). */
@@ -97,6 +105,10 @@ export class ServerClient {
 
   mintJwtSvid(req: MintJwtSvidRequest): Promise<MintJwtSvidResponse> {
     return unary(this.client.MintJwtSvid.bind(this.client), req);
+  }
+
+  reportStatus(req: AgentStatusReport): Promise<object> {
+    return unary(this.client.ReportStatus.bind(this.client), req);
   }
 
   sync(req: SyncRequest): grpc.ClientReadableStream<SyncMessage> {

@@ -1,10 +1,16 @@
 import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
+import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { SyncMessage } from '../../common/grpc/agent-api-types.js';
 import type { AgentNode } from '../node/agent-node.js';
-import { revokedSerialsOfCrl } from '../../pki/crl-entries.js';
 import { EntryCache, entryFromProto } from './entry-cache.js';
+import { applyTrustMessage } from './trust-state.js';
+
+export interface SyncClientOptions {
+  /** CRLs handed to workloads in the Workload API `crl` fields, at most this many bytes together. */
+  workloadCrlMaxBytes: number;
+}
 
 export const reconnectBaseMs = 200;
 export const reconnectMaxMs = 5_000;
@@ -28,7 +34,9 @@ export class SyncClient extends EventEmitter {
 
   constructor(
     private readonly node: AgentNode,
+    private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly options: SyncClientOptions,
   ) {
     super();
     // Every open Workload API stream listens here; their number is bounded by connections, not by 10.
@@ -114,21 +122,13 @@ export class SyncClient extends EventEmitter {
     }
     if (message.bundle) this.node.setBundle(message.bundle);
     if (message.trust) {
-      const crlsDer = message.trust.crls.map((b) => new Uint8Array(b));
-      const revokedSerials = new Set<string>();
-      for (const crl of crlsDer) {
-        try {
-          for (const serial of revokedSerialsOfCrl(crl)) revokedSerials.add(serial);
-        } catch (err) {
-          this.log.warn({ err: (err as Error).message }, 'ignored a CRL that does not parse');
-        }
+      const previous = this.node.trustState;
+      const state = applyTrustMessage(message.trust, previous, this.options.workloadCrlMaxBytes, this.clock.now().getTime());
+      for (const problem of state.problems) this.log.error({ problem }, 'cannot apply a revocation list: keeping every serial revoked so far and replacing the SVIDs held before it');
+      if (state.withheldCrls > 0 && (state.withheldCrls !== previous.withheldCrls || state.crlsFingerprint !== previous.crlsFingerprint)) {
+        this.log.warn({ withheld: state.withheldCrls, workload_crl_max_bytes: this.options.workloadCrlMaxBytes }, 'CRLs over workload_crl_max_bytes are not sent to workloads (revoked SVIDs are still dropped here; peers can fetch GET /v1/crl)');
       }
-      this.node.setTrustState({
-        taintedX509AuthoritiesDer: message.trust.tainted_x509_authorities.map((b) => new Uint8Array(b)),
-        taintedJwtKids: [...message.trust.tainted_jwt_kids],
-        crlsDer,
-        revokedSerials,
-      });
+      this.node.setTrustState(state);
     }
     if (message.status && message.status.state !== 'active') {
       this.stopped = true;

@@ -10,6 +10,17 @@ import { agentRunCommand } from './agent-run.js';
 
 type AgentJson = ReturnType<typeof presentAgent>;
 
+/** What the agent reported it cannot do; nothing when all is well. */
+function reportedProblems(agent: AgentJson): [string, string][] {
+  const status = agent.reported_status;
+  if (!status) return [];
+  const rows: [string, string][] = [['Entries / SVIDs held', `${status.entries} / ${status.cached_svids} (max_svids ${status.max_svids})`]];
+  if (status.entries_without_svid > 0) rows.push(['WITHOUT SVID', `${status.entries_without_svid} entries get no SVID: raise max_svids on the agent`]);
+  for (const problem of status.revocation_problems) rows.push(['REVOCATION FAILING', problem]);
+  if (status.withheld_crls > 0) rows.push(['CRLs withheld', `${status.withheld_crls} CRL(s) over workload_crl_max_bytes are not sent to workloads`]);
+  return rows;
+}
+
 function formatAgent(agent: AgentJson): string {
   return formatFields([
     ['Agent ID', agent.id],
@@ -20,6 +31,7 @@ function formatAgent(agent: AgentJson): string {
     ['Banned', agent.banned],
     ['Created at', agent.created_at],
     ['Last seen at', agent.last_seen_at],
+    ...reportedProblems(agent),
   ]);
 }
 

@@ -104,6 +104,15 @@ export interface MintJwtSvidResponse {
   expires_at: string | number;
 }
 
+export interface AgentStatusReport {
+  revocation_problems: string[];
+  entries: number;
+  entries_without_svid: number;
+  max_svids: number;
+  cached_svids: number;
+  withheld_crls: number;
+}
+
 /** The SPIFFE ID path prefix of agents; the last segment is the agent id, never the join token. */
 export const agentIdPathPrefix = '/sigil/agent/join_token/';
 export const serverIdPath = '/sigil/server';

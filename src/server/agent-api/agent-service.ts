@@ -5,6 +5,7 @@ import type { Logger } from '../../common/logger.js';
 import { hashSecretToken } from '../../common/secrets.js';
 import {
   agentIdPathPrefix,
+  type AgentStatusReport,
   type AttestAgentRequest,
   type AttestAgentResponse,
   type MintJwtSvidRequest,
@@ -18,11 +19,14 @@ import {
   type SyncMessage,
 } from '../../common/grpc/agent-api-types.js';
 import { verifyCsr } from '../../pki/csr.js';
+import type { CrlRecord } from '../../store/crls.js';
 import type { Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { ServerMetrics } from '../metrics.js';
 import { AgentAuthError, authenticateAgent, type TlsPeer } from './agent-auth.js';
+import { recordAgentStatus } from './status-report.js';
 import { AgentSyncStream } from './sync-stream.js';
+import { trustSnapshots } from './trust-state.js';
 
 export interface AgentServiceDeps {
   store: Store;
@@ -31,8 +35,8 @@ export interface AgentServiceDeps {
   log: Logger;
   metrics: ServerMetrics;
   agentSvidTtlSeconds: number;
-  /** Current DER CRLs of the signing authorities (none until the CRL publisher runs). */
-  currentCrlsDer?: () => Uint8Array[];
+  /** Current CRLs of the signing authorities (none until the CRL publisher runs). */
+  currentCrls?: () => CrlRecord[];
   peerOf(call: { getPeer(): string }): TlsPeer | undefined;
 }
 
@@ -55,6 +59,7 @@ function failFromError(callback: grpc.sendUnaryData<never>, err: unknown, log: L
 
 export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServiceImplementation {
   const { store, ca, clock, log } = deps;
+  const trustState = trustSnapshots(ca, deps.currentCrls ?? (() => []));
   const audit = (actor: string, action: string, target: string, result: 'ok' | 'error', detail: Record<string, unknown> = {}) =>
     store.audit.record(clock.now().getTime(), { actor, action, target, result, detail });
 
@@ -171,16 +176,24 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
     }
   };
 
+  const ReportStatus: Unary<AgentStatusReport, object> = (call, callback) => {
+    try {
+      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const status = recordAgentStatus(store, agent, call.request, clock.now().getTime());
+      if (status.revocationProblems.length) log.error({ agentId: agent.id, problems: status.revocationProblems }, 'an agent cannot apply revocations');
+      if (status.entriesWithoutSvid) log.warn({ agentId: agent.id, entriesWithoutSvid: status.entriesWithoutSvid, maxSvids: status.maxSvids }, 'an agent holds more entries than max_svids');
+      callback(null, {});
+    } catch (err) {
+      failFromError(callback, err, log);
+    }
+  };
+
   const Sync: grpc.handleServerStreamingCall<SyncRequest, SyncMessage> = (call) => {
     try {
       const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
       new AgentSyncStream(call, agent, { store, ca, clock, log, bundleJson: () => ca.spiffeBundleJson(),
         authenticate: () => authenticateAgent(deps.peerOf(call), store, ca, clock),
-        trustState: () => ({
-          tainted_x509_authorities: ca.authorities.taintedX509CertificatesDer().map((d) => Buffer.from(d)),
-          tainted_jwt_kids: ca.authorities.taintedJwtKids(),
-          crls: (deps.currentCrlsDer?.() ?? []).map((d) => Buffer.from(d)),
-        }),
+        trustState,
       }).start();
     } catch (err) {
       const code = err instanceof AgentAuthError ? err.code : grpc.status.INTERNAL;
@@ -188,5 +201,5 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
     }
   };
 
-  return { AttestAgent, RenewAgent, SignX509Svids, MintJwtSvid, Sync } as unknown as grpc.UntypedServiceImplementation;
+  return { AttestAgent, RenewAgent, SignX509Svids, MintJwtSvid, ReportStatus, Sync } as unknown as grpc.UntypedServiceImplementation;
 }

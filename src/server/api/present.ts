@@ -62,6 +62,15 @@ export function presentAgent(a: AgentRecord) {
     banned: a.banned,
     created_at: iso(a.createdAt),
     last_seen_at: iso(a.lastSeenAt),
+    reported_status: a.reportedStatus && {
+      revocation_problems: a.reportedStatus.revocationProblems,
+      entries: a.reportedStatus.entries,
+      entries_without_svid: a.reportedStatus.entriesWithoutSvid,
+      max_svids: a.reportedStatus.maxSvids,
+      cached_svids: a.reportedStatus.cachedSvids,
+      withheld_crls: a.reportedStatus.withheldCrls,
+    },
+    status_reported_at: iso(a.statusReportedAt),
   };
 }
 

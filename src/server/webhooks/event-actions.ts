@@ -13,6 +13,10 @@ export const webhookEventActions = {
     "An agent's own SVID is close to expiry and has not been renewed. Check that the agent is running and can reach the server's agent API (agent_api_addr); if its SVID expires it must attest again.",
   'agent.stale':
     'An agent has not contacted the server for longer than the stale threshold. Check the node and the agent process; the SVIDs it serves expire if it does not come back.',
+  'agent.revocation_failed':
+    'An agent cannot apply a revocation list (the problem is in data.problems). It is not ready, it keeps every serial it knew revoked, and it replaced every SVID it held before the list. Check the agent log and the CRL (GET /v1/crl); this is a bug or a corrupted transfer, never expected.',
+  'agent.svid_limit_reached':
+    'An agent holds more entries than max_svids allows: the newest entries on that node get no SVID and their workloads are refused. Raise max_svids in the agent config (memory: about 15 KiB per SVID), or move entries to other nodes.',
   'agent.banned':
     'An agent was banned: every call it makes is refused and it has deleted its SVIDs, so its workloads lose their identities. If this was not intended, evict it (sigil agent evict) and attest the node again with a new join token.',
   'authority.prepared':

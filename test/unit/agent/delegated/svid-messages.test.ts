@@ -20,6 +20,7 @@ test('DI-05: X509SVIDWithKey has one DER per chain element (leaf first), NotAfte
     notBefore: new Date('2030-01-01T00:00:00Z'),
     notAfter: new Date('2030-01-01T01:00:00.900Z'),
     rotateAt: 0,
+    receivedAt: 0,
   };
   assert.deepEqual(toX509SvidWithKey(svid), {
     x509_svid: { cert_chain: [Buffer.from([1, 1]), Buffer.from([2, 2, 2])], id: { trust_domain: 'a.org', path: '/w' }, expires_at: Date.parse('2030-01-01T01:00:00Z') / 1000, hint: 'internal' },

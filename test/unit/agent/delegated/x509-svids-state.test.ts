@@ -20,6 +20,7 @@ function svidFor(entry: { id: string; spiffeId: string; hint: string }, serial: 
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + 3_600_500),
     rotateAt: now + 1_000_000,
+    receivedAt: now,
   };
 }
 

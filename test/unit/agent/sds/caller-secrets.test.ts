@@ -17,6 +17,7 @@ const svid = (entryId: string, spiffeId: string, serial: string): CachedSvid => 
   notBefore: new Date(now - 60_000),
   notAfter: new Date(now + 3_600_000),
   rotateAt: now + 1_000_000,
+  receivedAt: now,
 });
 const cacheOf = (...svids: CachedSvid[]) => ({ get: (id: string) => svids.find((s) => s.entryId === id) }) as unknown as SvidCache;
 const bundle = { x509Authorities: [new Uint8Array([9, 9])], jwtAuthorities: [] };

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { X509SvidResponse } from '../../src/common/grpc/workload-api-types.js';
+import { pemEncode } from '../../src/pki/pem.js';
+import { StreamRecorder, rawWorkloadClient, securityHeader, splitDer, type RawWorkloadClient } from '../helpers/raw-workload-client.js';
+import { freePort, makeTempDir, removeDir, runProcess, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
+
+// Issue 15 item 1: revocation stopped being enforced past ~1,245 CRL entries (the agent's
+// ASN.1 parser gave up and the agent logged and carried on). Here 100,000 revoked serials are
+// already on the CRL (written into the server's database while it is stopped: issuing them
+// through the API would take minutes), then one more SVID is revoked through the API with real
+// server and agent processes: the agent drops it from the open stream and openssl, checking the
+// server's CRL, rejects it.
+
+const alreadyRevoked = 100_000;
+const serialOf = (svid: { x509_svid: Buffer } | undefined) => new X509Certificate(splitDer(svid?.x509_svid as Buffer)[0] as Buffer).serialNumber.toLowerCase();
+
+function seedRevocations(dbPath: string, count: number): void {
+  const db = new Database(dbPath);
+  try {
+    const authority = db.prepare("SELECT id FROM authorities WHERE kind = 'x509' AND state = 'active'").get() as { id: string };
+    const now = Date.now();
+    const insert = db.prepare(
+      `INSERT INTO issued_svids (serial, spiffe_id, kind, authority_id, not_before, not_after, created_at, revoked_at, revocation_reason, revocation_seq)
+       VALUES (?, ?, 'mint', ?, ?, ?, ?, ?, 'keyCompromise', ?)`,
+    );
+    db.transaction(() => {
+      for (let i = 1; i <= count; i++) {
+        const serial = randomBytes(16);
+        serial[0] = ((serial[0] ?? 0) & 0x7f) | 1;
+        insert.run(serial.toString('hex'), `spiffe://example.org/old/${i}`, authority.id, now - 60_000, now + 3_600_000, now - 60_000, now - 30_000, i);
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+describe(`revocation with ${alreadyRevoked.toLocaleString('en')} serials already revoked`, () => {
+  let dir: string;
+  let server: SigilServerProcess;
+  let agent: SigilAgentProcess;
+  let client: RawWorkloadClient;
+  let token: string;
+  let serverEnv: Record<string, string>;
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`http://${server.address}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  before(async () => {
+    dir = makeTempDir('sigil-revocation-scale-');
+    chmodSync(dir, 0o755);
+    serverEnv = {
+      SIGIL_TRUST_DOMAIN: 'example.org',
+      SIGIL_DATA_DIR: join(dir, 'server'),
+      SIGIL_ADMIN_ADDR: `127.0.0.1:${await freePort()}`,
+      SIGIL_AGENT_API_ADDR: `127.0.0.1:${await freePort()}`,
+      SIGIL_LOG_LEVEL: 'warn',
+    };
+    server = await startSigilServer({ env: serverEnv, address: serverEnv.SIGIL_ADMIN_ADDR as string });
+    await server.stop();
+    seedRevocations(join(dir, 'server', 'sigil.db'), alreadyRevoked);
+    server = await startSigilServer({ env: serverEnv, address: serverEnv.SIGIL_ADMIN_ADDR as string });
+    token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
+    writeFileSync(join(dir, 'bundle.pem'), await (await fetch(`http://${server.address}/v1/bundle?format=pem`)).text());
+    const joinToken = (await api('POST', '/v1/join-tokens', {})).body.token as string;
+    mkdirSync(join(dir, 'sock'), { mode: 0o755 });
+    agent = await startSigilAgent({ args: ['--join-token', joinToken, '--server-address', server.agentApiAddress, '--trust-bundle', join(dir, 'bundle.pem')], socketPath: join(dir, 'sock', 'api.sock'), dataDir: join(dir, 'agent') });
+    const agents = (await api('GET', '/v1/agents')).body.agents as { spiffe_id: string }[];
+    await api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/victim', parent_id: agents[0]?.spiffe_id, selectors: [{ type: 'unix', value: `uid:${process.getuid?.()}` }] });
+    client = rawWorkloadClient(join(dir, 'sock', 'api.sock'));
+  });
+
+  after(async () => {
+    client?.close();
+    await agent?.stop();
+    await server?.stop();
+    removeDir(dir);
+  });
+
+  it('the agent holds every revoked serial, withholds the 4 MB CRL from workloads (go-spiffe refuses > 4 MiB) and says so', async () => {
+    const deadline = Date.now() + 15_000;
+    let metrics = '';
+    let ready = { status: '', reason: '', warnings: [] as string[] };
+    while (Date.now() < deadline) {
+      metrics = await (await fetch(`http://${agent.healthAddress}/metrics`)).text();
+      ready = (await (await fetch(`http://${agent.healthAddress}/ready`)).json()) as typeof ready;
+      if (Number(/^sigil_agent_revoked_serials (\d+)$/m.exec(metrics)?.[1]) >= alreadyRevoked && ready.status === 'ready') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(Number(/^sigil_agent_revoked_serials (\d+)$/m.exec(metrics)?.[1]), alreadyRevoked);
+    assert.match(metrics, /^sigil_agent_revocation_problems 0$/m);
+    assert.match(metrics, /^sigil_agent_workload_crls_withheld 1$/m);
+    assert.equal(ready.status, 'ready', ready.reason);
+    assert.match(ready.warnings.join('\n'), /1 CRL\(s\) over workload_crl_max_bytes are not sent to workloads/);
+  });
+
+  it('revoke → the SVID leaves the open stream and is replaced; openssl with the server CRL rejects it', async () => {
+    const recorder = new StreamRecorder(client.FetchX509SVID({}, securityHeader()));
+    await recorder.until((r) => r.messages.length > 0, 15_000, 'first message');
+    const first = recorder.messages[0]?.message as X509SvidResponse;
+    assert.deepEqual(first.crl, [], 'the CRL is over workload_crl_max_bytes, so it is not in the Workload API response');
+    const oldSerial = serialOf(first.svids[0]);
+    const oldLeaf = splitDer(first.svids[0]?.x509_svid as Buffer)[0] as Buffer;
+    const revokedAt = Date.now();
+    const res = await api('POST', '/v1/svids/revoke', { serial: oldSerial, reason: 'keyCompromise' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await recorder.until((r) => r.messages.some((m) => m.message.svids[0] !== undefined && serialOf(m.message.svids[0]) !== oldSerial), 10_000, 'a replacement SVID');
+    const replacedAfterMs = (recorder.messages.find((m) => serialOf(m.message.svids[0]) !== oldSerial)?.at ?? 0) - revokedAt;
+    const latest = recorder.messages[recorder.messages.length - 1]?.message as X509SvidResponse;
+    recorder.close();
+    assert.notEqual(serialOf(latest.svids[0]), oldSerial);
+    console.log(`# replacement on the stream ${replacedAfterMs} ms after the revocation, with ${alreadyRevoked + 1} serials on the CRL`);
+
+    const crlPem = await (await fetch(`http://${server.address}/v1/crl`)).text();
+    writeFileSync(join(dir, 'crl.pem'), crlPem);
+    writeFileSync(join(dir, 'roots.pem'), splitDer(latest.svids[0]?.bundle as Buffer).map((d) => pemEncode('CERTIFICATE', d)).join(''));
+    writeFileSync(join(dir, 'old.pem'), pemEncode('CERTIFICATE', oldLeaf));
+    const listed = await runProcess('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-noout', '-text']);
+    assert.equal((listed.stdout.match(/Serial Number:/g) ?? []).length, alreadyRevoked + 1);
+    const rejected = await runProcess('openssl', ['verify', '-crl_check', '-CRLfile', join(dir, 'crl.pem'), '-CAfile', join(dir, 'roots.pem'), join(dir, 'old.pem')]);
+    assert.notEqual(rejected.code, 0);
+    assert.match(rejected.stdout + rejected.stderr, /certificate revoked/);
+    writeFileSync(join(dir, 'new.pem'), pemEncode('CERTIFICATE', splitDer(latest.svids[0]?.x509_svid as Buffer)[0] as Buffer));
+    const accepted = await runProcess('openssl', ['verify', '-crl_check', '-CRLfile', join(dir, 'crl.pem'), '-CAfile', join(dir, 'roots.pem'), join(dir, 'new.pem')]);
+    assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
+  });
+});
