@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../common/logger.js';
 import { ExecutableHashCache } from './attestation/executable-hash.js';
 import { JwtSvidCache } from './cache/jwt-svid-cache.js';
 import { SvidCache } from './cache/svid-cache.js';
+import { SvidPersistence } from './cache/svid-persistence.js';
 import type { AgentConfig } from './config.js';
 import { serveBrokerSocket, type BrokerSocket } from './endpoints/broker/broker-socket.js';
 import { serveAdminSocket, type AdminSocket } from './endpoints/delegated/admin-socket.js';
@@ -46,6 +47,14 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   await node.start();
   const sync = new SyncClient(node, clock, log, { workloadCrlMaxBytes: config.workload_crl_max_bytes });
   const svids = new SvidCache(sync.entries, node, clock, log, config.max_svids);
+  const persistence = new SvidPersistence(config.data_dir, log);
+  const restored = persistence.restore(clock.now().getTime(), node.identity?.spiffeId ?? '');
+  if (restored.svids.length) {
+    sync.entries.apply(restored.entries, []);
+    svids.restore(restored.svids);
+    log.info({ svids: restored.svids.length, discarded: restored.discarded }, 'serving the SVIDs kept from the last run; renewing only those that are due');
+  }
+  persistence.follow(svids, (id) => sync.entries.get(id));
   const jwts = new JwtSvidCache(node, clock);
   let stoppedReason: string | undefined;
 
@@ -111,6 +120,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       statusReporter.stop();
       sync.stop();
       svids.stop();
+      await persistence.flush();
       await socket.close();
       await adminSocket?.close();
       await brokerSocket?.close();

@@ -94,6 +94,11 @@ export class SvidCache extends EventEmitter {
     if (dropped.length || due) void this.refresh();
   }
 
+  /** Take SVIDs kept from an earlier run (before the first refresh); they rotate when due like any other. */
+  restore(svids: readonly CachedSvid[]): void {
+    for (const svid of svids) this.svids.set(svid.entryId, svid);
+  }
+
   get(entryId: string): CachedSvid | undefined {
     return this.svids.get(entryId);
   }
