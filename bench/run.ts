@@ -12,6 +12,7 @@ import { MemoryKeyManager } from '../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import { runAgentBenchmarks } from './agent.js';
+import { runCrlBenchmark } from './crl.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
 
@@ -33,7 +34,11 @@ async function measure(name: string, ops: number, concurrency: number, fn: (i: n
   return { name, ops, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
 }
 
-async function main(): Promise<void> {
+/** `npm run bench -- crl agent` runs only those; no names runs every benchmark. */
+const only = new Set(process.argv.slice(2));
+const wanted = (name: string) => only.size === 0 || only.has(name);
+
+async function runIssuanceBenchmark(): Promise<void> {
   const n = Number(process.env.BENCH_OPS ?? 2000);
   const results: Result[] = [];
 
@@ -64,9 +69,20 @@ async function main(): Promise<void> {
   console.log(`### X.509-SVID issuance\n\n| benchmark | ops | seconds | ops/s |\n|---|---:|---:|---:|`);
   for (const r of results) console.log(`| ${r.name} | ${r.ops} | ${r.seconds.toFixed(2)} | ${Math.round(r.ops / r.seconds)} |`);
   console.log('');
-  console.log((await runAgentBenchmarks()).join('\n'));
-  console.log((await runSchedulerBenchmark()).join('\n'));
-  console.log((await runRotationBenchmark()).join('\n'));
+}
+
+const benchmarks: Record<string, () => Promise<void>> = {
+  issuance: runIssuanceBenchmark,
+  agent: async () => console.log((await runAgentBenchmarks()).join('\n')),
+  scheduler: async () => console.log((await runSchedulerBenchmark()).join('\n')),
+  rotation: async () => console.log((await runRotationBenchmark()).join('\n')),
+  crl: async () => console.log((await runCrlBenchmark()).join('\n')),
+};
+
+async function main(): Promise<void> {
+  const unknown = [...only].filter((name) => !(name in benchmarks));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(benchmarks).join(', ')})`);
+  for (const [name, run] of Object.entries(benchmarks)) if (wanted(name)) await run();
 }
 
 await main();

@@ -155,11 +155,23 @@ function crlNumberOfExtensions(buf: Uint8Array, wrapper: DerNode): string | unde
   return undefined;
 }
 
+interface CrlStructure {
+  outer: DerNode;
+  tbs: DerNode;
+  issuer: DerNode;
+  thisUpdate: DerNode;
+  nextUpdate: number | undefined;
+  crlNumberHex: string | undefined;
+  signatureAlgorithmOid: string;
+  bits: DerNode;
+}
+
 /**
- * Parse a DER CRL (RFC 5280 §5.1) in one pass. The signature is returned, not checked: callers
- * that received the CRL over an unauthenticated path verify it against the issuer.
+ * Walk a DER CRL (RFC 5280 §5.1) once, calling `onEntry` with each revokedCertificates element
+ * and its serial INTEGER. Everything around the entries is checked; the entries' contents are
+ * read only as far as the visitor reads them.
  */
-export function parseCrl(der: Uint8Array): ParsedCrl {
+function walkCrl(der: Uint8Array, onEntry: (entry: DerNode, serial: DerNode) => void): CrlStructure {
   const outer = expectDer(der, 0, der.length, derTag.sequence, 'CertificateList');
   if (outer.end !== der.length) throw new DerError('trailing bytes after the CRL', outer.end);
   const tbs = expectDer(der, outer.contentStart, outer.end, derTag.sequence, 'TBSCertList');
@@ -174,24 +186,22 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   if (node.tag === derTag.integer) node = readDer(der, (p = node.end), tbs.end);
   const innerAlgorithm = expectDer(der, p, tbs.end, derTag.sequence, 'TBSCertList signature');
   const issuer = expectDer(der, innerAlgorithm.end, tbs.end, derTag.sequence, 'issuer');
-  const thisUpdateNode = readDer(der, issuer.end, tbs.end);
-  if (!isTime(thisUpdateNode)) throw new DerError('thisUpdate is not a time', thisUpdateNode.start);
-  p = thisUpdateNode.end;
+  const thisUpdate = readDer(der, issuer.end, tbs.end);
+  if (!isTime(thisUpdate)) throw new DerError('thisUpdate is not a time', thisUpdate.start);
+  readDerTime(der, thisUpdate);
+  p = thisUpdate.end;
   let nextUpdate: number | undefined;
-  const revoked: ParsedRevokedCertificate[] = [];
+  let sawEntries = false;
   let crlNumberHex: string | undefined;
   while (p < tbs.end) {
     node = readDer(der, p, tbs.end);
-    if (isTime(node) && nextUpdate === undefined && revoked.length === 0) {
+    if (isTime(node) && nextUpdate === undefined && !sawEntries) {
       nextUpdate = readDerTime(der, node);
-    } else if (node.tag === derTag.sequence) {
+    } else if (node.tag === derTag.sequence && !sawEntries) {
+      sawEntries = true;
       for (let q = node.contentStart; q < node.end; ) {
         const entry = expectDer(der, q, node.end, derTag.sequence, 'revoked certificate');
-        const serial = expectDer(der, entry.contentStart, entry.end, derTag.integer, 'userCertificate');
-        const date = readDer(der, serial.end, entry.end);
-        let reason = 'unspecified';
-        if (date.end < entry.end) reason = entryReason(der, expectDer(der, date.end, entry.end, derTag.sequence, 'crlEntryExtensions'));
-        revoked.push({ serialHex: readDerIntegerHex(der, serial), revokedAt: readDerTime(der, date), reason });
+        onEntry(entry, expectDer(der, entry.contentStart, entry.end, derTag.integer, 'userCertificate'));
         q = entry.end;
       }
     } else if (node.tag === derTag.contextConstructed0) {
@@ -201,14 +211,42 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     }
     p = node.end;
   }
+  return { outer, tbs, issuer, thisUpdate, nextUpdate, crlNumberHex, signatureAlgorithmOid, bits };
+}
+
+/**
+ * Parse a DER CRL (RFC 5280 §5.1) in one pass. The signature is returned, not checked: callers
+ * that received the CRL over an unauthenticated path verify it against the issuer.
+ */
+export function parseCrl(der: Uint8Array): ParsedCrl {
+  const revoked: ParsedRevokedCertificate[] = [];
+  const crl = walkCrl(der, (entry, serial) => {
+    const date = readDer(der, serial.end, entry.end);
+    let reason = 'unspecified';
+    if (date.end < entry.end) reason = entryReason(der, expectDer(der, date.end, entry.end, derTag.sequence, 'crlEntryExtensions'));
+    revoked.push({ serialHex: readDerIntegerHex(der, serial), revokedAt: readDerTime(der, date), reason });
+  });
   return {
-    tbsDer: der.subarray(tbs.start, tbs.end),
-    issuerNameDer: der.subarray(issuer.start, issuer.end),
-    signatureAlgorithmOid,
-    signature: der.subarray(bits.contentStart + 1, bits.end),
-    thisUpdate: readDerTime(der, thisUpdateNode),
-    nextUpdate,
-    crlNumberHex,
+    tbsDer: der.subarray(crl.tbs.start, crl.tbs.end),
+    issuerNameDer: der.subarray(crl.issuer.start, crl.issuer.end),
+    signatureAlgorithmOid: crl.signatureAlgorithmOid,
+    signature: der.subarray(crl.bits.contentStart + 1, crl.bits.end),
+    thisUpdate: readDerTime(der, crl.thisUpdate),
+    nextUpdate: crl.nextUpdate,
+    crlNumberHex: crl.crlNumberHex,
     revoked,
   };
+}
+
+/** Only the serial numbers a CRL lists (lowercase hex without leading zero bytes): what an agent needs, at the least cost. */
+export function revokedSerialsOfCrl(der: Uint8Array): string[] {
+  const view = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  const serials: string[] = [];
+  walkCrl(der, (_entry, serial) => {
+    if (serial.end === serial.contentStart) throw new DerError('empty INTEGER', serial.start);
+    let start = serial.contentStart;
+    while (start < serial.end - 1 && view[start] === 0) start++;
+    serials.push(view.toString('hex', start, serial.end));
+  });
+  return serials;
 }

@@ -1,55 +1,50 @@
 import type { Db } from './database.js';
 
-export interface CrlRecord {
+/** What is kept of an authority's newest CRL across restarts: its number and times, not its bytes. */
+export interface CrlState {
   authorityId: string;
   crlNumber: number;
   thisUpdate: number;
   nextUpdate: number;
   revokedCount: number;
-  der: Uint8Array;
   createdAt: number;
 }
 
-interface CrlRow {
+/** A signed CRL (held in memory by the publisher). */
+export interface CrlRecord extends CrlState {
+  der: Uint8Array;
+}
+
+interface CrlStateRow {
   authority_id: string;
   crl_number: number;
   this_update: number;
   next_update: number;
   revoked_count: number;
-  der: Buffer;
   created_at: number;
 }
 
-function toCrl(r: CrlRow): CrlRecord {
-  return {
-    authorityId: r.authority_id,
-    crlNumber: r.crl_number,
-    thisUpdate: r.this_update,
-    nextUpdate: r.next_update,
-    revokedCount: r.revoked_count,
-    der: new Uint8Array(r.der),
-    createdAt: r.created_at,
-  };
-}
-
-/** The newest signed CRL of each X.509 authority (one row each: storing a CRL replaces the older ones). */
+/** The newest CRL state of each X.509 authority (one row each). */
 export class CrlStore {
   constructor(private readonly db: Db) {}
 
-  latest(authorityId: string): CrlRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM crls WHERE authority_id = ? ORDER BY crl_number DESC LIMIT 1').get(authorityId) as CrlRow | undefined;
-    return row ? toCrl(row) : undefined;
+  latest(authorityId: string): CrlState | undefined {
+    const r = this.db.prepare('SELECT * FROM crl_state WHERE authority_id = ?').get(authorityId) as CrlStateRow | undefined;
+    return r && { authorityId: r.authority_id, crlNumber: r.crl_number, thisUpdate: r.this_update, nextUpdate: r.next_update, revokedCount: r.revoked_count, createdAt: r.created_at };
   }
 
-  /** Store a newer CRL of an authority and drop the ones it replaces. The CRL Number must exceed the stored one. */
-  replace(crl: CrlRecord): void {
+  /** Record a newer CRL of an authority. Its CRL Number must exceed the recorded one. */
+  replace(crl: CrlState): void {
     const previous = this.latest(crl.authorityId);
     if (previous && crl.crlNumber <= previous.crlNumber) {
       throw new Error(`CRL Number ${crl.crlNumber} of authority ${crl.authorityId} does not exceed the stored ${previous.crlNumber}`);
     }
     this.db
-      .prepare('INSERT INTO crls (authority_id, crl_number, this_update, next_update, revoked_count, der, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(crl.authorityId, crl.crlNumber, crl.thisUpdate, crl.nextUpdate, crl.revokedCount, Buffer.from(crl.der), crl.createdAt);
-    this.db.prepare('DELETE FROM crls WHERE authority_id = ? AND crl_number < ?').run(crl.authorityId, crl.crlNumber);
+      .prepare(
+        `INSERT INTO crl_state (authority_id, crl_number, this_update, next_update, revoked_count, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (authority_id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update, next_update = excluded.next_update,
+           revoked_count = excluded.revoked_count, created_at = excluded.created_at`,
+      )
+      .run(crl.authorityId, crl.crlNumber, crl.thisUpdate, crl.nextUpdate, crl.revokedCount, crl.createdAt);
   }
 }

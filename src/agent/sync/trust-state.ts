@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TrustState } from '../../common/grpc/agent-api-types.js';
-import { revokedSerialsOfCrl } from '../../pki/crl-entries.js';
+import { revokedSerialsOfCrl } from '../../pki/crl-der.js';
 
 /** What the server says must no longer be used: tainted authorities, revoked serials, and the CRLs for workloads. */
 export interface AgentTrustState {

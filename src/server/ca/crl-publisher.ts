@@ -4,7 +4,7 @@ import type { Logger } from '../../common/logger.js';
 import { parseCertificateDer } from '../../pki/certificates.js';
 import { crlIssuerTemplate, encodeTbsCertList, signCrl, type CrlIssuerTemplate } from '../../pki/crl-der.js';
 import type { Authority } from '../../store/authorities.js';
-import type { CrlRecord } from '../../store/crls.js';
+import type { CrlRecord, CrlState } from '../../store/crls.js';
 import type { Store } from '../../store/store.js';
 import type { KeyManager } from './key-manager.js';
 import { RevokedList } from './revoked-list.js';
@@ -52,13 +52,15 @@ class KeyedCoalescer<T> {
 }
 
 /**
- * Signs, stores and serves the CRL of every X.509 authority. A CRL lists the revoked SVIDs of its
+ * Signs and serves the CRL of every X.509 authority. A CRL lists the revoked SVIDs of its
  * authority until each has appeared on one CRL issued after it expired (RFC 5280 §3.3), then
  * drops it: its size follows the live revocations, not the history.
  *
  * Each authority's revocations are kept encoded in memory (loaded once, then only what was
- * revoked since, by revocation sequence), and the newest CRL of each is cached: a new CRL with
- * 100,000 entries costs a copy and a signature on the thread pool, and serving one costs nothing.
+ * revoked since, by revocation sequence), and its newest CRL is held in memory; the store keeps
+ * only the CRL Number and times (signing again at start is cheaper than writing megabytes to
+ * SQLite on every revocation). A new CRL with 100,000 entries costs a copy and a signature on
+ * the thread pool.
  */
 export class CrlPublisher {
   private readonly settings: CrlPublisherSettings;
@@ -116,7 +118,7 @@ export class CrlPublisher {
   async refreshDue(now: number = this.clock.now().getTime()): Promise<CrlRecord[]> {
     const halfValidityMs = (this.settings.validitySeconds * 1000) / 2;
     const due = this.authoritiesCovered(now).filter((a) => {
-      const latest = this.latest(a.id);
+      const latest = this.latestCrls.get(a.id);
       return !latest || this.failed.has(a.id) || latest.nextUpdate - now <= halfValidityMs;
     });
     return this.publishLogged(due.map((a) => a.id));
@@ -125,23 +127,18 @@ export class CrlPublisher {
   /** The newest CRL of each covered authority. */
   current(now: number = this.clock.now().getTime()): CrlRecord[] {
     return this.authoritiesCovered(now)
-      .map((a) => this.latest(a.id))
+      .map((a) => this.latestCrls.get(a.id))
       .filter((c): c is CrlRecord => c !== undefined);
   }
 
   /** The newest CRL of one covered authority, or undefined. */
   currentFor(authorityId: string, now: number = this.clock.now().getTime()): CrlRecord | undefined {
-    return this.authoritiesCovered(now).some((a) => a.id === authorityId) ? this.latest(authorityId) : undefined;
+    return this.authoritiesCovered(now).some((a) => a.id === authorityId) ? this.latestCrls.get(authorityId) : undefined;
   }
 
-  /** The newest stored CRL of an authority (read from the store once, then kept). */
-  private latest(authorityId: string): CrlRecord | undefined {
-    let record = this.latestCrls.get(authorityId);
-    if (!record) {
-      record = this.store.crls.latest(authorityId);
-      if (record) this.latestCrls.set(authorityId, record);
-    }
-    return record;
+  /** The newest CRL of an authority signed by this process, else what the store kept of the last one. */
+  private previous(authorityId: string): CrlState | undefined {
+    return this.latestCrls.get(authorityId) ?? this.store.crls.latest(authorityId);
   }
 
   /** Bring every loaded list up to the newest revocation. */
@@ -200,7 +197,7 @@ export class CrlPublisher {
     if (!authority || authority.kind !== 'x509' || !authority.certificateDer) throw notFound(`no X.509 authority ${authorityId}`);
     const { template, privateKey } = await this.signingInputs({ ...authority, certificateDer: authority.certificateDer });
     const now = this.clock.now().getTime();
-    const previous = this.latest(authorityId);
+    const previous = this.previous(authorityId);
     // An entry stays until one CRL whose thisUpdate is past its expiry has carried it (RFC 5280 §3.3).
     const listedIfValidAfter = previous ? Math.min(previous.thisUpdate, now) : now;
     const revoked = this.revokedListFor(authorityId, listedIfValidAfter);
@@ -212,7 +209,7 @@ export class CrlPublisher {
     const der = await signCrl(template, tbs, privateKey);
     const record: CrlRecord = { authorityId, crlNumber, thisUpdate, nextUpdate, revokedCount, der, createdAt: now };
     this.store.transaction(() => {
-      this.store.crls.replace(record);
+      this.store.crls.replace({ authorityId, crlNumber, thisUpdate, nextUpdate, revokedCount, createdAt: now });
       this.store.events.append(now, 'crl.published', authorityId, {
         authority_id: authorityId,
         crl_number: crlNumber,

@@ -6,9 +6,9 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { certificateNames } from '../../../src/pki/certificate-der.js';
 import { certificateDer, createSelfSignedCaCertificate, type CertificateIssuer } from '../../../src/pki/certificates.js';
-import { crlIssuerTemplate, encodeRevokedCertificate, encodeTbsCertList, parseCrl, signCrl } from '../../../src/pki/crl-der.js';
+import { crlIssuerTemplate, encodeRevokedCertificate, encodeTbsCertList, parseCrl, revokedSerialsOfCrl, signCrl } from '../../../src/pki/crl-der.js';
 import { createCrl, revocationReasons, type RevokedSerial } from '../../../src/pki/crl.js';
-import { revokedSerialsOfCrl } from '../../../src/pki/crl-entries.js';
+
 import { DerError } from '../../../src/pki/der.js';
 import { generateKeyPair, keyAlgorithms, type KeyAlgorithm } from '../../../src/pki/keys.js';
 import { pemEncode } from '../../../src/pki/pem.js';

@@ -94,7 +94,7 @@ describe('publish', () => {
       f.clock.advance(1000);
     }
     assert.deepEqual(numbers, [1, 2, 3, 4]);
-    assert.equal((f.store.db.prepare('SELECT COUNT(*) AS n FROM crls').get() as { n: number }).n, 1);
+    assert.equal((f.store.db.prepare('SELECT COUNT(*) AS n FROM crl_state').get() as { n: number }).n, 1);
     const events = f.store.events.listAfter(0, 100, ['crl.published']);
     assert.deepEqual(events.map((e) => e.payload.crl_number), [1, 2, 3, 4]);
     assert.equal(events[0]?.subject, f.authorityId);

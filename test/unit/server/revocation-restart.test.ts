@@ -36,7 +36,7 @@ test('CRL Numbers keep increasing across a restart on the same SQLite file, and 
     assert.equal(crl.crlNumber, 3, 'the restart re-signs with the next number');
     assert.equal(crlNumberOf(parseCrlDer(crl.der)), 3);
     assert.deepEqual(parseCrlDer(crl.der).entries.map((e) => e.serialNumber.toLowerCase()), [minted.body.serial]);
-    assert.equal((second.store.db.prepare('SELECT COUNT(*) AS n FROM crls').get() as { n: number }).n, 1, 'one stored CRL per authority');
+    assert.equal((second.store.db.prepare('SELECT COUNT(*) AS n FROM crl_state').get() as { n: number }).n, 1, 'one CRL state row per authority');
   } finally {
     await second.close();
   }
