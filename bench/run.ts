@@ -12,6 +12,7 @@ import { MemoryKeyManager } from '../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import { runAgentBenchmarks } from './agent.js';
+import { runAuthorizationBenchmark } from './authorization.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
 
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   for (const r of results) console.log(`| ${r.name} | ${r.ops} | ${r.seconds.toFixed(2)} | ${Math.round(r.ops / r.seconds)} |`);
   console.log('');
   console.log((await runAgentBenchmarks()).join('\n'));
+  console.log((await runAuthorizationBenchmark()).join('\n'));
   console.log((await runSchedulerBenchmark()).join('\n'));
   console.log((await runRotationBenchmark()).join('\n'));
 }
