@@ -12,6 +12,7 @@ import { MemoryKeyManager } from '../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import { runAgentBenchmarks } from './agent.js';
+import { runAuthorizationBenchmark } from './authorization.js';
 import { runCrlBenchmark } from './crl.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
@@ -74,6 +75,7 @@ async function runIssuanceBenchmark(): Promise<void> {
 const benchmarks: Record<string, () => Promise<void>> = {
   issuance: runIssuanceBenchmark,
   agent: async () => console.log((await runAgentBenchmarks()).join('\n')),
+  authorization: async () => console.log((await runAuthorizationBenchmark()).join('\n')),
   scheduler: async () => console.log((await runSchedulerBenchmark()).join('\n')),
   rotation: async () => console.log((await runRotationBenchmark()).join('\n')),
   crl: async () => console.log((await runCrlBenchmark()).join('\n')),

@@ -84,6 +84,35 @@ const selectorClause: Record<SelectorMatch, string> = {
                ON s.type = json_extract(j.value, '$.type') AND s.value = json_extract(j.value, '$.value') WHERE s.entry_id = e.id)`,
 };
 
+/** A "child is nested under parent" link: some entry has SPIFFE ID `child` and parent ID `parent`. */
+interface ParentLink {
+  child: string;
+  parent: string;
+}
+
+/**
+ * The SPIFFE IDs, among those the links mention, under which an entry is authorized for the
+ * agent: the agent's own ID, and every child ID linked to one of them, transitively.
+ */
+function spiffeIdsHeldThrough(agentSpiffeId: string, links: readonly ParentLink[]): Set<string> {
+  const childrenOf = new Map<string, string[]>();
+  for (const { child, parent } of links) {
+    const children = childrenOf.get(parent);
+    if (children) children.push(child);
+    else childrenOf.set(parent, [child]);
+  }
+  const held = new Set([agentSpiffeId]);
+  const toVisit = [agentSpiffeId];
+  for (let next = toVisit.pop(); next !== undefined; next = toVisit.pop()) {
+    for (const child of childrenOf.get(next) ?? []) {
+      if (held.has(child)) continue;
+      held.add(child);
+      toVisit.push(child);
+    }
+  }
+  return held;
+}
+
 export class EntryStore {
   constructor(private readonly db: Db) {}
 
@@ -187,8 +216,61 @@ export class EntryStore {
     return rows.map(toEntry);
   }
 
+  /**
+   * Which of `entryIds` the agent may hold (same rule as authorizedFor), found by walking up
+   * from those entries instead of down from the agent, so the cost follows the batch and the
+   * depth of its nesting, not the agent's whole set. Unknown ids are left out.
+   */
+  authorizedAmong(agentSpiffeId: string, entryIds: readonly string[]): Entry[] {
+    if (entryIds.length === 0) return [];
+    const idsJson = JSON.stringify([...new Set(entryIds)]);
+    const holders = spiffeIdsHeldThrough(agentSpiffeId, this.parentLinksAbove(idsJson));
+    const rows = this.db
+      .prepare('SELECT e.rowid AS rowid, e.* FROM entries e WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.rowid')
+      .all(idsJson) as EntryRow[];
+    return rows.filter((r) => holders.has(r.parent_id)).map(toEntry);
+  }
+
+  /**
+   * Ids of the entries nested under any of `spiffeIds`: their parent is one of them, or the
+   * SPIFFE ID of an entry already found (cycles end: each entry is visited once). At most `limit`.
+   */
+  descendantIds(spiffeIds: readonly string[], limit: number): string[] {
+    if (spiffeIds.length === 0 || limit <= 0) return [];
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE nested (id, spiffe_id) AS (
+           SELECT id, spiffe_id FROM entries WHERE parent_id IN (SELECT value FROM json_each(?))
+           UNION
+           SELECT e.id, e.spiffe_id FROM nested n JOIN entries e ON e.parent_id = n.spiffe_id
+           LIMIT ?
+         )
+         SELECT id FROM nested`,
+      )
+      .all(JSON.stringify([...new Set(spiffeIds)]), limit) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
+  }
+
+  /**
+   * Every parent link from the given entries up to the roots of their nesting. The step up
+   * searches entries by spiffe_id, which the entries_identity index (spiffe_id, parent_id, ...)
+   * covers; UNION over the (child, parent) pairs ends cycles.
+   */
+  private parentLinksAbove(entryIdsJson: string): ParentLink[] {
+    return this.db
+      .prepare(
+        `WITH RECURSIVE links (child, parent) AS (
+           SELECT spiffe_id, parent_id FROM entries WHERE id IN (SELECT value FROM json_each(?))
+           UNION
+           SELECT e.spiffe_id, e.parent_id FROM links l JOIN entries e ON e.spiffe_id = l.parent
+         )
+         SELECT child, parent FROM links`,
+      )
+      .all(entryIdsJson) as ParentLink[];
   }
 
   private writeSelectors(id: string, selectors: readonly Selector[]): void {

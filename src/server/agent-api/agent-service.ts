@@ -132,7 +132,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
       const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
       const requests = call.request.requests;
       if (requests.length > maxCsrsPerBatch) return fail(callback, grpc.status.INVALID_ARGUMENT, `at most ${maxCsrsPerBatch} CSRs per call`);
-      const authorized = new Map(store.entries.authorizedFor(agent.spiffeId).map((e) => [e.id, e]));
+      const authorized = new Map(store.entries.authorizedAmong(agent.spiffeId, requests.map((r) => r.entry_id)).map((e) => [e.id, e]));
       const results: SignedX509Svid[] = [];
       for (const request of requests) {
         const entry = authorized.get(request.entry_id);
@@ -162,7 +162,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
   const MintJwtSvid: Unary<MintJwtSvidRequest, MintJwtSvidResponse> = async (call, callback) => {
     try {
       const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
-      const entry = store.entries.authorizedFor(agent.spiffeId).find((e) => e.id === call.request.entry_id);
+      const [entry] = store.entries.authorizedAmong(agent.spiffeId, [call.request.entry_id]);
       if (!entry) {
         audit(`agent:${agent.id}`, 'agent.mint_jwt_svid', call.request.entry_id, 'error', { message: 'entry not authorized for this agent' });
         return fail(callback, grpc.status.PERMISSION_DENIED, `entry ${call.request.entry_id} is not authorized for this agent`);

@@ -17,11 +17,24 @@ export function entryToProto(e: Entry): ProtoEntry {
   };
 }
 
+export interface EntryChangeSet {
+  upserted: Entry[];
+  removed: string[];
+}
+
 /** What an agent must change to go from `known` (id -> revision) to `current`. */
-export function diffEntries(known: ReadonlyMap<string, number>, current: readonly Entry[]): { upserted: Entry[]; removed: string[] } {
+export function diffEntries(known: ReadonlyMap<string, { revision: number }>, current: readonly Entry[]): EntryChangeSet {
+  return diffEntriesWithin(known, current, known.keys());
+}
+
+/**
+ * The same, when only the entries in `scope` may have changed: `current` holds those of them that
+ * are authorized now, and ids outside `scope` stay as they are.
+ */
+export function diffEntriesWithin(known: ReadonlyMap<string, { revision: number }>, current: readonly Entry[], scope: Iterable<string>): EntryChangeSet {
   const currentIds = new Set(current.map((e) => e.id));
   return {
-    upserted: current.filter((e) => known.get(e.id) !== e.revision),
-    removed: [...known.keys()].filter((id) => !currentIds.has(id)),
+    upserted: current.filter((e) => known.get(e.id)?.revision !== e.revision),
+    removed: [...scope].filter((id) => known.has(id) && !currentIds.has(id)),
   };
 }

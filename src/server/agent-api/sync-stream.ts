@@ -3,13 +3,32 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { AgentState, SyncMessage, SyncRequest } from '../../common/grpc/agent-api-types.js';
 import type { AgentRecord } from '../../store/agents.js';
+import type { Entry } from '../../store/entries.js';
+import type { EventRecord } from '../../store/events.js';
 import type { Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { AgentAuthError } from './agent-auth.js';
-import { diffEntries, entryToProto } from './entry-message.js';
+import { diffEntries, diffEntriesWithin, entryToProto, type EntryChangeSet } from './entry-message.js';
 import type { TrustSnapshot } from './trust-state.js';
 
 export const heartbeatIntervalMs = 15_000;
+
+const eventsPerRead = 10_000;
+
+/**
+ * Above this many entries to check for one burst of entry events, the stream recomputes the
+ * agent's whole authorized set instead (one query whose cost follows the set, not the burst).
+ */
+export const maxIncrementalCandidates = 1000;
+
+/** Entry events whose subject is the id of the one entry they change; others trigger a full recompute. */
+const singleEntryEvents = new Set(['entry.created', 'entry.updated', 'entry.deleted']);
+
+/** What the stream remembers of an entry the agent holds: enough to diff it and to find its nested entries. */
+interface HeldEntry {
+  revision: number;
+  spiffeId: string;
+}
 
 interface SyncDeps {
   store: Store;
@@ -25,12 +44,15 @@ const trustEvents = new Set(['authority.tainted', 'authority.revoked', 'crl.publ
 
 /**
  * One agent's push stream (DESIGN.md "one spine"). It mirrors what the agent holds (entry id ->
- * revision, bundle sequence); on every burst of new events it recomputes the agent's authorized
- * entries and sends only the difference. A reconnecting agent says what it holds, so a resume
- * costs a diff, not a full re-sync.
+ * revision, bundle sequence) and sends only differences. At start it computes the agent's whole
+ * authorized set; after that, a burst of entry events is checked for the changed entries and the
+ * entries nested under them only, so its cost follows the change, not the agent's set. A
+ * reconnecting agent says what it holds, so a resume costs a diff, not a full re-sync.
  */
 export class AgentSyncStream {
-  private readonly known = new Map<string, number>();
+  /** What the agent said it holds when it connected (id -> revision), until the first full push replaces it with `held`. */
+  private claimed: Map<string, { revision: number }> | undefined;
+  private held = new Map<string, HeldEntry>();
   private bundleSequence: string;
   private lastEventId = 0;
   private lastTrust = '';
@@ -43,7 +65,7 @@ export class AgentSyncStream {
     private readonly agent: AgentRecord,
     private readonly deps: SyncDeps,
   ) {
-    for (const e of call.request.known_entries) this.known.set(e.id, Number(e.revision));
+    this.claimed = new Map(call.request.known_entries.map((e) => [e.id, { revision: Number(e.revision) }]));
     this.bundleSequence = call.request.bundle_sequence;
   }
 
@@ -58,10 +80,10 @@ export class AgentSyncStream {
       this.send({ event_id: this.lastEventId, heartbeat: true });
     }, heartbeatIntervalMs);
     this.heartbeat.unref();
-    this.deps.log.debug({ agentId: this.agent.id, known: this.known.size }, 'agent sync stream opened');
+    this.deps.log.debug({ agentId: this.agent.id, known: this.claimed?.size ?? 0 }, 'agent sync stream opened');
     this.lastEventId = this.deps.store.events.lastId();
     this.deps.store.agents.touch(this.agent.id, this.deps.clock.now().getTime());
-    this.pushEntries(true);
+    this.pushAllEntries(true);
     this.pushBundle();
     this.pushTrust();
   }
@@ -78,7 +100,7 @@ export class AgentSyncStream {
 
   private onEvents(): void {
     if (this.ended) return;
-    const events = this.deps.store.events.listAfter(this.lastEventId, 10_000);
+    const events = this.deps.store.events.listAfter(this.lastEventId, eventsPerRead);
     if (events.length === 0) return;
     this.lastEventId = events[events.length - 1]?.id ?? this.lastEventId;
     const mine = events.filter((e) => e.subject === this.agent.id && (e.type === 'agent.banned' || e.type === 'agent.evicted'));
@@ -86,7 +108,8 @@ export class AgentSyncStream {
       this.endWithStatus(mine[mine.length - 1]?.type === 'agent.banned' ? 'banned' : 'evicted');
       return;
     }
-    if (events.some((e) => e.type.startsWith('entry.'))) this.pushEntries(false);
+    const entryEvents = events.filter((e) => e.type.startsWith('entry.'));
+    if (entryEvents.length) this.pushEntryChanges(entryEvents, events.length === eventsPerRead);
     if (events.some((e) => e.type.startsWith('authority.'))) this.pushBundle();
     if (events.some((e) => trustEvents.has(e.type))) this.pushTrust();
   }
@@ -106,9 +129,11 @@ export class AgentSyncStream {
     this.deps.log.info({ agentId: this.agent.id, state }, 'agent sync stream ended');
   }
 
-  private pushEntries(always: boolean): void {
+  /** False when the agent may no longer hold anything (the stream has then been ended). */
+  private stillAuthenticated(): boolean {
     try {
       this.deps.authenticate();
+      return true;
     } catch (err) {
       if (!(err instanceof AgentAuthError)) throw err;
       if (err.reason === 'banned' || err.reason === 'evicted') {
@@ -118,13 +143,56 @@ export class AgentSyncStream {
         this.stop();
         this.call.emit('error', { code: err.code, details: err.message, metadata: new grpc.Metadata() });
       }
-      return;
+      return false;
     }
+  }
+
+  /** Recompute the agent's whole authorized set and send what differs (`always`: even when nothing does). */
+  private pushAllEntries(always: boolean): void {
+    if (!this.stillAuthenticated()) return;
     const current = this.deps.store.entries.authorizedFor(this.agent.spiffeId);
-    const diff = diffEntries(this.known, current);
-    if (!always && diff.upserted.length === 0 && diff.removed.length === 0) return;
-    for (const e of diff.upserted) this.known.set(e.id, e.revision);
-    for (const id of diff.removed) this.known.delete(id);
+    const diff = diffEntries(this.claimed ?? this.held, current);
+    this.claimed = undefined;
+    this.held = new Map(current.map((e) => [e.id, heldEntry(e)]));
+    if (always || hasChanges(diff)) this.sendEntryChanges(diff);
+  }
+
+  /**
+   * After a burst of entry events: check only the entries they name and those nested under them.
+   * `truncated`: more events wait beyond this read; a full recompute covers their changes now.
+   */
+  private pushEntryChanges(events: readonly EventRecord[], truncated: boolean): void {
+    if (truncated || events.some((e) => !singleEntryEvents.has(e.type))) return this.pushAllEntries(false);
+    const changedIds = new Set(events.map((e) => e.subject));
+    if (changedIds.size > maxIncrementalCandidates) return this.pushAllEntries(false);
+    if (!this.stillAuthenticated()) return;
+    const changed = this.deps.store.entries.authorizedAmong(this.agent.spiffeId, [...changedIds]);
+    const candidates = new Set([...changedIds, ...this.nestedUnder(changedIds, changed)]);
+    if (candidates.size > maxIncrementalCandidates) return this.pushAllEntries(false);
+    const nestedIds = [...candidates].filter((id) => !changedIds.has(id));
+    const nested = this.deps.store.entries.authorizedAmong(this.agent.spiffeId, nestedIds);
+    const diff = diffEntriesWithin(this.held, [...changed, ...nested], candidates);
+    for (const e of diff.upserted) this.held.set(e.id, heldEntry(e));
+    for (const id of diff.removed) this.held.delete(id);
+    if (hasChanges(diff)) this.sendEntryChanges(diff);
+  }
+
+  /**
+   * Entries whose authorization may have changed with the changed entries: those nested under the
+   * SPIFFE ID a changed entry had when the agent got it (it may be gone, renamed or moved away)
+   * and under the one each authorized changed entry has now. Other entries keep their status: a
+   * change can only reach them through one of these. At most maxIncrementalCandidates + 1.
+   */
+  private nestedUnder(changedIds: ReadonlySet<string>, authorizedChanged: readonly Entry[]): string[] {
+    const spiffeIds = new Set(authorizedChanged.map((e) => e.spiffeId));
+    for (const id of changedIds) {
+      const held = this.held.get(id);
+      if (held) spiffeIds.add(held.spiffeId);
+    }
+    return this.deps.store.entries.descendantIds([...spiffeIds], maxIncrementalCandidates + 1);
+  }
+
+  private sendEntryChanges(diff: EntryChangeSet): void {
     this.send({ event_id: this.lastEventId, entries: { upserted: diff.upserted.map(entryToProto), removed: diff.removed } });
   }
 
@@ -134,4 +202,12 @@ export class AgentSyncStream {
     this.bundleSequence = sequence;
     this.send({ event_id: this.lastEventId, bundle: this.deps.bundleJson() });
   }
+}
+
+function heldEntry(e: Entry): HeldEntry {
+  return { revision: e.revision, spiffeId: e.spiffeId };
+}
+
+function hasChanges(diff: EntryChangeSet): boolean {
+  return diff.upserted.length > 0 || diff.removed.length > 0;
 }
