@@ -1,5 +1,7 @@
+import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.js';
 import { createLogger, type Logger } from '../common/logger.js';
+import { prepareSocketFolder } from './endpoints/socket-path.js';
 import { ExecutableHashCache } from './attestation/executable-hash.js';
 import { JwtSvidCache } from './cache/jwt-svid-cache.js';
 import { SvidCache } from './cache/svid-cache.js';
@@ -8,7 +10,7 @@ import type { AgentConfig } from './config.js';
 import { serveBrokerSocket, type BrokerSocket } from './endpoints/broker/broker-socket.js';
 import { serveAdminSocket, type AdminSocket } from './endpoints/delegated/admin-socket.js';
 import { servePublicSocket, type PublicSocket } from './endpoints/public-socket.js';
-import { createAgentMetrics, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
+import { registerAgentMetrics, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
 import { AgentNode } from './node/agent-node.js';
 import { AgentStateStore } from './node/agent-state.js';
 import { StatusReporter } from './status-reporter.js';
@@ -35,15 +37,45 @@ export interface AgentOptions {
 }
 
 /** Compose the node agent: identity, sync, SVID caches, the Workload API socket and health. */
+/** Folder modes when the agent creates a socket's folder: the public one every local user reaches. */
+const socketFolderModes = { public: 0o755, admin: 0o750, broker: 0o755 } as const;
+
+/**
+ * Compose the node agent: identity, sync, SVID caches, the Workload API socket and health. What
+ * can fail without spending a join token (the health port, the socket folders) is checked before
+ * attestation; if anything fails, everything opened so far is closed before the error is thrown.
+ */
 export async function startAgent(config: AgentConfig, options: AgentOptions = {}): Promise<RunningAgent> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.log_level);
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  try {
+    return await composeAgent(config, clock, log, closers, closeAll);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function composeAgent(config: AgentConfig, clock: Clock, log: Logger, closers: (() => Promise<void> | void)[], closeAll: () => Promise<void>): Promise<RunningAgent> {
+  let readiness: () => Readiness = () => ({ ready: false, reason: 'starting' });
+  const metrics = new Registry();
+  const health = await startHealthServer(config.healthHost, config.healthPort, () => readiness(), metrics);
+  closers.push(() => health.close());
+  prepareSocketFolder(config.socket_path, 'socket_path', socketFolderModes.public);
+  if (config.admin_socket_path) prepareSocketFolder(config.admin_socket_path, 'admin_socket_path', socketFolderModes.admin);
+  if (config.broker.socket_path) prepareSocketFolder(config.broker.socket_path, 'broker.socket_path', socketFolderModes.broker);
+
   const node = new AgentNode(
     { trustDomain: config.trust_domain, serverAddress: config.server_address, joinToken: config.join_token, trustBundlePath: config.trust_bundle_path, insecureBootstrap: config.insecure_bootstrap },
     new AgentStateStore(config.data_dir),
     clock,
     log,
   );
+  closers.push(() => node.stop());
   await node.start();
   const sync = new SyncClient(node, clock, log, { workloadCrlMaxBytes: config.workload_crl_max_bytes });
   const svids = new SvidCache(sync.entries, node, clock, log, config.max_svids);
@@ -55,6 +87,10 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     log.info({ svids: restored.svids.length, discarded: restored.discarded }, 'serving the SVIDs kept from the last run; renewing only those that are due');
   }
   persistence.follow(svids, (id) => sync.entries.get(id));
+  closers.push(async () => {
+    svids.stop();
+    await persistence.flush();
+  });
   const jwts = new JwtSvidCache(node, clock);
   let stoppedReason: string | undefined;
 
@@ -81,17 +117,22 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   });
   const statusReporter = new StatusReporter(node, sync, svids, log);
   statusReporter.start();
+  closers.push(() => statusReporter.stop());
   sync.start();
+  closers.push(() => sync.stop());
 
   const hashCache = new ExecutableHashCache();
   const socket = await servePublicSocket(config.socket_path, { node, sync, svids, jwts, clock, log, hashCache, sds: config.sds }, log);
+  closers.push(() => socket.close());
   const adminSocket = config.admin_socket_path
     ? await serveAdminSocket(config.admin_socket_path, { node, sync, svids, jwts, clock, hashCache, authorizedDelegates: config.authorized_delegates, delegateScopes: config.delegate_scopes }, log)
     : undefined;
+  if (adminSocket) closers.push(() => adminSocket.close());
   const brokerSocket = config.broker.socket_path
     ? await serveBrokerSocket(config.broker.socket_path, { node, sync, svids, jwts, clock, hashCache, authorizedCallers: config.broker.authorized_callers }, log)
     : undefined;
-  const readiness = (): Readiness => {
+  if (brokerSocket) closers.push(() => brokerSocket.close());
+  readiness = (): Readiness => {
     if (stoppedReason) return { ready: false, reason: stoppedReason };
     const now = clock.now().getTime();
     if (!node.identity || node.identity.notAfter.getTime() <= now) return { ready: false, reason: 'no valid agent SVID' };
@@ -103,7 +144,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     if (node.trustState.withheldCrls) warnings.push(`${node.trustState.withheldCrls} CRL(s) over workload_crl_max_bytes are not sent to workloads`);
     return { ready: true, reason: '', warnings };
   };
-  const health = await startHealthServer(config.healthHost, config.healthPort, readiness, createAgentMetrics(node, sync, svids, clock));
+  registerAgentMetrics(metrics, node, sync, svids, clock);
   const endpointSocket = `unix://${config.socket_path}`;
   log.info({ SPIFFE_ENDPOINT_SOCKET: endpointSocket, health_addr: health.address, spiffe_id: node.identity?.spiffeId }, 'sigil agent serving the Workload API');
   return {
@@ -115,17 +156,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     brokerSocket,
     health,
     endpointSocket,
-    readiness,
-    async close() {
-      statusReporter.stop();
-      sync.stop();
-      svids.stop();
-      await persistence.flush();
-      await socket.close();
-      await adminSocket?.close();
-      await brokerSocket?.close();
-      await health.close();
-      node.stop();
-    },
+    readiness: () => readiness(),
+    close: closeAll,
   };
 }

@@ -26,8 +26,7 @@ export const expiryBucketsSeconds = [300, 900, 3600, 6 * 3600, 24 * 3600] as con
  * Expiry as absolute timestamps (seconds since the epoch), which alerts can compare with time(),
  * and counts by state. No series per SVID: a node with 10,000 SVIDs exposes the same few series.
  */
-export function createAgentMetrics(node: AgentNode, sync: SyncClient, svids: SvidCache, clock: Clock = systemClock): Registry {
-  const registry = new Registry();
+export function registerAgentMetrics(registry: Registry, node: AgentNode, sync: SyncClient, svids: SvidCache, clock: Clock = systemClock): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'sigil_agent_process_' });
   const gauge = (name: string, help: string, collect: (this: Gauge) => void, labelNames: readonly string[] = []) => new Gauge({ name, help, labelNames, registers: [registry], collect });
   gauge('sigil_agent_svid_not_after_timestamp_seconds', "Expiry of the agent's own SVID, seconds since the epoch", function () {

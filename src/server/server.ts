@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { writeFileAtomic } from '../common/files.js';
+import { preparePrivateDirectory, preparePrivateFile, removeStaleTempFiles, tightenIfPresent, writeFileAtomic } from '../common/files.js';
+import { crashPoint } from '../common/crash-point.js';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -48,18 +48,33 @@ export interface RunningServer {
 
 export const defaultJoinTokenTtlSeconds = 600;
 
-/** Writes the bootstrap admin token on the first start only, readable by the owner alone. */
+/**
+ * Writes the bootstrap admin token on the first start only, readable by the owner alone. The
+ * file is on disk (fsynced) before the token is valid: a crash in between leaves a token that
+ * the next start replaces, never a valid token that nobody has.
+ */
 function ensureBootstrapToken(store: Store, dataDir: string, now: number, log: Logger): string | undefined {
+  const path = join(dataDir, 'admin.token');
+  for (const stale of removeStaleTempFiles(path)) log.warn({ file: stale }, 'removed a temp file left by an interrupted write');
   if (store.adminTokens.count() > 0) return undefined;
   const token = generateSecretToken('sat');
-  const path = join(dataDir, 'admin.token');
+  writeFileAtomic(path, `${token}\n`, 0o600);
+  crashPoint('bootstrap:after-token-file');
   store.transaction(() => {
     store.adminTokens.create(hashSecretToken(token), 'bootstrap', 'admin', now);
     store.audit.record(now, { actor: 'server', action: 'admin_token.create', target: 'bootstrap', result: 'ok', detail: { path } });
   });
-  writeFileAtomic(path, `${token}\n`, 0o600);
   log.info({ path }, 'wrote the bootstrap admin token');
   return token;
+}
+
+/** data_dir holds the database (webhook secrets, token hashes), CA keys and the admin token: owner only. */
+function protectDataDir(dataDir: string, log: Logger): void {
+  const repairs = preparePrivateDirectory(dataDir, 'data_dir');
+  for (const name of ['sigil.db-wal', 'sigil.db-shm', 'admin.token']) repairs.push(...tightenIfPresent(join(dataDir, name)));
+  // SQLite creates the -wal and -shm files with the mode of the database file.
+  repairs.push(...preparePrivateFile(join(dataDir, 'sigil.db')));
+  for (const repair of repairs) log.warn({ repair }, 'tightened the permissions of data_dir (it holds secrets)');
 }
 
 function checkTrustDomain(store: Store, trustDomain: string, dataDir: string): void {
@@ -74,7 +89,7 @@ function checkTrustDomain(store: Store, trustDomain: string, dataDir: string): v
 export async function startServer(config: ServerConfig, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.log_level);
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  protectDataDir(config.data_dir, log);
   const store = openStore(join(config.data_dir, 'sigil.db'));
   try {
     checkTrustDomain(store, config.trust_domain, config.data_dir);

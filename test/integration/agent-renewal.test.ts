@@ -92,7 +92,7 @@ describe('agent SVID lifecycle', () => {
     await agent.close();
     // Simulate downtime past expiry: rewrite the saved metadata as expired.
     const state = new AgentStateStore(join(dir, name));
-    const saved = await state.loadIdentity();
+    const saved = (await state.loadIdentity()).identity;
     assert.ok(saved);
     await state.saveIdentity({ ...saved, notAfter: new Date(Date.now() - 1000) });
     const { log, lines } = captureLog();
@@ -111,7 +111,7 @@ describe('agent SVID lifecycle', () => {
     const agent = await startAgent(agentConfig(name, joinToken()), { log: silentLogger });
     await agent.close();
     const state = new AgentStateStore(join(dir, name));
-    const saved = await state.loadIdentity();
+    const saved = (await state.loadIdentity()).identity;
     assert.ok(saved);
     await state.saveIdentity({ ...saved, notAfter: new Date(Date.now() - 1000) });
     mkdirSync(join(dir, 'unused'), { recursive: true });

@@ -114,8 +114,9 @@ c.close();`,
     assert.ok(!agent.stderr().includes('sjt_'), 'the join token is not logged');
   });
 
-  it('persists its key, SVID and bundle with mode 0600', () => {
-    for (const f of ['agent-key.pem', 'agent-svid.pem', 'bundle.json', 'agent.json']) {
+  it('persists its key and SVID (one file) and bundle with mode 0600 in a 0700 folder', () => {
+    assert.equal(execFileSync('stat', ['-c', '%a', join(dir, 'agent')], { encoding: 'utf8' }).trim(), '700');
+    for (const f of ['agent-identity.json', 'bundle.json']) {
       const mode = execFileSync('stat', ['-c', '%a', join(dir, 'agent', f)], { encoding: 'utf8' }).trim();
       assert.equal(mode, '600', f);
     }

@@ -1,11 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { lstatSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { IdentifiedConnections } from '../../common/grpc/connection-injector.js';
 import { protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
 import { listenAttestedUnixSocket } from './attested-unix-listener.js';
+import { prepareSocketPath } from './socket-path.js';
 import { addHealthService } from './grpc-health.js';
 import type { Caller } from './caller.js';
 import { workloadApiHandlers, type WorkloadApiDeps } from './workload-api.js';
@@ -14,22 +13,6 @@ import { sdsHandlers, sdsServiceDefinition, type SdsDeps } from './sds/sds-servi
 export interface PublicSocket {
   path: string;
   close(): Promise<void>;
-}
-
-/**
- * Make the socket's folder (0755: every local user must reach the socket) and remove a stale
- * socket left by an earlier run. Anything else at that path is refused, never deleted.
- */
-export function prepareSocketPath(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!stat.isSocket()) throw new Error(`socket_path ${path} exists and is not a socket; refusing to replace it`);
-  rmSync(path);
 }
 
 /**
@@ -66,6 +49,6 @@ export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps
   addHealthService(server, ['SpiffeWorkloadAPI', 'envoy.service.secret.v3.SecretDiscoveryService']);
   workloadApiReflection().addToServer(server);
 
-  prepareSocketPath(path);
+  prepareSocketPath(path, 'socket_path', 0o755);
   return listenAttestedUnixSocket({ path, mode: 0o777, configKey: 'socket_path', server, connections, log });
 }

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../../common/clock.js';
+import { crashPoint } from '../../common/crash-point.js';
 import type { Logger } from '../../common/logger.js';
 import { createCsr } from '../../pki/csr.js';
 import { generateKeyPair, signatureAlgorithmFor } from '../../pki/keys.js';
@@ -58,15 +59,20 @@ export class AgentNode extends EventEmitter {
     this.setMaxListeners(0);
   }
 
+  /** The roots that authenticate the server: the bundle it last sent, else the configured trust_bundle_path. */
   get trust(): ServerTrust {
-    return { trustDomain: this.options.trustDomain, rootsPem: this.bundle ? pemEncodeAll('CERTIFICATE', this.bundle.x509Authorities) : undefined };
+    if (this.bundle) return { trustDomain: this.options.trustDomain, rootsPem: pemEncodeAll('CERTIFICATE', this.bundle.x509Authorities) };
+    if (this.options.trustBundlePath) return { trustDomain: this.options.trustDomain, rootsPem: readBootstrapRoots(this.options.trustBundlePath) };
+    return { trustDomain: this.options.trustDomain, rootsPem: undefined };
   }
 
   /** Load what is on disk; attest when there is nothing usable. */
   async start(): Promise<void> {
+    for (const repair of this.state.repairs) this.log.warn({ repair }, 'tightened the permissions of the agent data_dir');
     const bundleJson = this.state.loadBundle();
     if (bundleJson) this.setBundle(bundleJson, false);
-    const saved = await this.state.loadIdentity();
+    const { identity: saved, notes } = await this.state.loadIdentity();
+    for (const note of notes) this.log.warn({ note }, 'agent identity on disk');
     if (saved && saved.notAfter.getTime() > this.clock.now().getTime()) {
       this.identity = saved;
       this.log.info({ spiffeId: saved.spiffeId, notAfter: saved.notAfter.toISOString() }, 'loaded the agent SVID from disk; no attestation needed');
@@ -95,9 +101,13 @@ export class AgentNode extends EventEmitter {
     try {
       const res = await client.attest({ join_token: this.options.joinToken, csr: Buffer.from(csr) });
       const chain = res.svid_chain.map((b) => new Uint8Array(b));
-      this.identity = { agentId: res.agent_id, spiffeId: res.spiffe_id, keys, svidChainDer: chain, notAfter: notAfterOf(chain[0] as Uint8Array) };
-      await this.state.saveIdentity(this.identity);
+      const identity = { agentId: res.agent_id, spiffeId: res.spiffe_id, keys, svidChainDer: chain, notAfter: notAfterOf(chain[0] as Uint8Array) };
+      // The bundle first: an identity on disk must always have a bundle that authenticates the server.
       this.setBundle(res.bundle, true);
+      crashPoint('attest:after-bundle-saved');
+      await this.state.saveIdentity(identity);
+      crashPoint('attest:after-identity-saved');
+      this.identity = identity;
       this.log.info({ spiffeId: res.spiffe_id }, 'node attestation succeeded');
       this.resetClient();
       this.emit('identity', this.identity);
@@ -184,9 +194,12 @@ export class AgentNode extends EventEmitter {
     const keys = await generateKeyPair('ec-p256');
     const csr = await createCsr(keys, signatureAlgorithmFor(keys.algorithm));
     const res = await client.renew({ csr: Buffer.from(csr) });
+    crashPoint('renew:before-save');
     const chain = res.svid_chain.map((b) => new Uint8Array(b));
-    this.identity = { ...this.identity, keys, svidChainDer: chain, notAfter: notAfterOf(chain[0] as Uint8Array) };
-    await this.state.saveIdentity(this.identity);
+    const renewed = { ...this.identity, keys, svidChainDer: chain, notAfter: notAfterOf(chain[0] as Uint8Array) };
+    await this.state.saveIdentity(renewed);
+    crashPoint('renew:after-save');
+    this.identity = renewed;
     this.resetClient();
     this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'renewed the agent SVID');
     this.emit('identity', this.identity);

@@ -58,7 +58,7 @@ export const devCommand = leaf({
       const bootstrapBundle = join(agentDir, 'bootstrap-bundle.pem');
       writeFileAtomic(bootstrapBundle, await client.getText('/v1/bundle', { format: 'pem' }), 0o600);
       // A restart reuses the agent's SVID; only a new (or expired) agent needs a join token.
-      const saved = await new AgentStateStore(agentDir).loadIdentity();
+      const saved = (await new AgentStateStore(agentDir).loadIdentity()).identity;
       const token = saved && saved.notAfter.getTime() > Date.now() ? undefined : (await client.postJson<{ token: string }>('/v1/join-tokens', { ttl: '10m', name: 'sigil dev' })).token;
       const agentConfig = loadAgentConfig(undefined, { ...process.env }, {
         trust_domain: serverConfig.trust_domain,

@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
 import type { Logger } from '../../../common/logger.js';
 import { IdentifiedConnections } from '../../../common/grpc/connection-injector.js';
@@ -12,6 +11,7 @@ import { brokerApiHandlers, type BrokerApiDeps } from './handlers.js';
 import { peerChainDer } from '../../../common/tls/peer-chain.js';
 import { ReflectionService } from '@grpc/reflection';
 import { addHealthService } from '../grpc-health.js';
+import { prepareSocketPath } from '../socket-path.js';
 
 export interface BrokerSocket {
   path: string;
@@ -20,19 +20,6 @@ export interface BrokerSocket {
 
 interface TlsPeer {
   chainDer: Buffer[];
-}
-
-/** Make the socket's folder (0755) and remove a stale socket; anything else at the path is refused. */
-function prepareBrokerSocketPath(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!stat.isSocket()) throw new Error(`broker.socket_path ${path} exists and is not a socket; refusing to replace it`);
-  rmSync(path);
 }
 
 /** The agent's own X509-SVID as a TLS server identity. */
@@ -72,7 +59,7 @@ export async function serveBrokerSocket(path: string, deps: BrokerApiDeps, log: 
   };
   deps.node.on('identity', renew);
 
-  prepareBrokerSocketPath(path);
+  prepareSocketPath(path, 'broker.socket_path', 0o755);
   await new Promise<void>((resolve, reject) => {
     listener.once('error', (err) => reject(new Error(`cannot listen on broker.socket_path ${path}: ${err.message}`)));
     listener.listen(path, () => resolve());

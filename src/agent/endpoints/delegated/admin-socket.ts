@@ -1,33 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
-import { lstatSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Logger } from '../../../common/logger.js';
 import { IdentifiedConnections } from '../../../common/grpc/connection-injector.js';
 import { delegatedIdentityService } from '../../../common/grpc/protos.js';
 import { listenAttestedUnixSocket } from '../attested-unix-listener.js';
+import { prepareSocketPath } from '../socket-path.js';
 import type { Caller } from '../caller.js';
 import { delegatedIdentityHandlers, type DelegatedIdentityDeps } from './handlers.js';
 
 export interface AdminSocket {
   path: string;
   close(): Promise<void>;
-}
-
-/**
- * Make the socket's folder when missing (0750: only the agent's group may reach the socket; an
- * existing folder keeps the mode its operator gave it) and remove a stale socket left by an
- * earlier run. Anything else at that path is refused, never deleted.
- */
-function prepareAdminSocketPath(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!stat.isSocket()) throw new Error(`admin_socket_path ${path} exists and is not a socket; refusing to replace it`);
-  rmSync(path);
 }
 
 /**
@@ -41,7 +23,8 @@ export async function serveAdminSocket(path: string, deps: DelegatedIdentityDeps
   const connections = new IdentifiedConnections<Caller>(server, 'delegate');
   server.addService(delegatedIdentityService().service, delegatedIdentityHandlers({ ...deps, log, callerOf: (call) => connections.identityOf(call) }));
 
-  prepareAdminSocketPath(path);
+  // Folder 0750 when the agent makes it: only the agent's group may reach the socket.
+  prepareSocketPath(path, 'admin_socket_path', 0o750);
   const listener = await listenAttestedUnixSocket({ path, mode: 0o770, configKey: 'admin_socket_path', server, connections, log });
   log.info({ admin_socket_path: path, authorized_delegates: deps.authorizedDelegates }, 'sigil agent serving the Delegated Identity API');
   return listener;
