@@ -213,7 +213,7 @@ describe('webhook subscriptions over REST', () => {
 
   test('every documented event type can be subscribed to', async () => {
     const created = await createWebhook({ events: webhookEventTypes });
-    assert.deepEqual(created.events, webhookEventTypes);
+    assert.deepEqual([...created.events].sort(), [...webhookEventTypes].sort());
     assert.ok(created.events.includes('agent.revocation_failed') && created.events.includes('agent.svid_limit_reached'));
   });
 });
