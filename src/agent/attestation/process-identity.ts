@@ -1,4 +1,4 @@
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -28,14 +28,29 @@ export function pidfdPid(pidfd: number): number {
   return Number(match[1]);
 }
 
+/** Which file a process runs (device and inode of /proc/<pid>/exe), or undefined if unreadable. */
+export function executableIdentity(pid: number, procRoot = '/proc'): string | undefined {
+  try {
+    const st = statSync(join(procRoot, String(pid), 'exe'), { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * PID-reuse guard (lessons-from-peers row 16). Captured when a connection is accepted; after the
- * selectors are read from /proc/<pid>, stillSameProcess() tells whether they described the caller
- * rather than a process that took its pid in between.
+ * PID-reuse and exec guard (lessons-from-peers row 16; issue 8 item 4). Captured when a
+ * connection is accepted; after the selectors are read from /proc/<pid>, changeSinceConnect()
+ * tells whether they described the caller as it connected, rather than a process that took its
+ * pid in between, or the same process after it executed another program (a process may connect,
+ * fork, and exec a privileged binary while its child keeps using the connection: the selectors
+ * read at call time would then be the privileged binary's).
  */
 export class CallerProcess {
   readonly pid: number;
   readonly startTime: bigint;
+  /** The executable running when the connection was accepted. */
+  readonly executable: string | undefined;
   private pidfd: number | null;
   private readonly procRoot: string;
 
@@ -50,21 +65,29 @@ export class CallerProcess {
       this.close();
       throw new Error(`caller pid ${pid} is gone: ${(err as Error).message}`, { cause: err });
     }
+    this.executable = executableIdentity(pid, this.procRoot);
     // The pidfd pins the process that connected: if it is still alive after we read the start
-    // time, that start time is the connecting process's, not a successor's.
+    // time and executable, they are the connecting process's, not a successor's.
     if (!this.pidfdStillNamesPid()) {
       this.close();
       throw new Error(`caller pid ${pid} exited before it could be identified`);
     }
   }
 
-  stillSameProcess(): boolean {
-    if (!this.pidfdStillNamesPid()) return false;
+  /** Why what /proc says now may not describe the process that connected; undefined when it does. */
+  changeSinceConnect(): string | undefined {
+    if (!this.pidfdStillNamesPid()) return 'the calling process exited';
     try {
-      return processStartTime(this.pid, this.procRoot) === this.startTime;
+      if (processStartTime(this.pid, this.procRoot) !== this.startTime) return 'the calling process exited and its pid was reused';
     } catch {
-      return false;
+      return 'the calling process exited';
     }
+    if (executableIdentity(this.pid, this.procRoot) !== this.executable) return 'the calling process has executed another program since it connected';
+    return undefined;
+  }
+
+  stillSameProcess(): boolean {
+    return this.changeSinceConnect() === undefined;
   }
 
   close(): void {

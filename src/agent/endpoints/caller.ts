@@ -28,7 +28,8 @@ export class WorkloadAttestationError extends Error {}
 /** Selectors of the caller; the PID-reuse guard is checked after attestation (lessons row 16). */
 export async function attestCaller(caller: Caller, hashCache: ExecutableHashCache, log: Logger): Promise<Selector[]> {
   const selectors = await attestWorkload({ pid: caller.pid, uid: caller.uid, gid: caller.gid }, { hashCache, logger: log });
-  if (!caller.process.stillSameProcess()) throw new WorkloadAttestationError('caller process exited or its pid was reused during attestation');
+  const change = caller.process.changeSinceConnect();
+  if (change) throw new WorkloadAttestationError(change);
   return selectors;
 }
 
