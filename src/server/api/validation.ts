@@ -41,10 +41,15 @@ const dnsLabel = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const dnsNamePattern = new RegExp(`^(\\*\\.)?${dnsLabel}(\\.${dnsLabel})*$`);
 export const dnsNameSchema = z.string().max(253).regex(dnsNamePattern, 'must be a DNS name');
 
+/** A duration ("90s", "15m", "1h", "7d" or seconds) of at least a second: a zero TTL is a mistake to name here, not a CA failure later. */
 export const durationField = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDurationSeconds(value);
   if (seconds === undefined || (typeof value === 'number' && !Number.isInteger(value))) {
     ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (seconds, or "90s", "15m", "1h", "7d")` });
+    return z.NEVER;
+  }
+  if (seconds < 1) {
+    ctx.addIssue({ code: 'custom', message: `must be at least 1s, not ${JSON.stringify(value)}` });
     return z.NEVER;
   }
   return seconds;

@@ -1,5 +1,5 @@
 import type { Clock } from '../../common/clock.js';
-import { SigilError, unprocessable } from '../../common/errors.js';
+import { SigilError, invalidArgument, unprocessable } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import {
   certificateDer,
@@ -154,6 +154,7 @@ export class CertificateAuthority {
   }
 
   private effectiveTtl(requested: number, capAt: number, now: number): TtlReport {
+    if (!(requested >= 1)) throw invalidArgument(`ttl: an SVID lives at least 1s, not ${requested}s`);
     let effective = requested;
     let cappedBy: TtlReport['cappedBy'] = null;
     if (effective > this.settings.maxSvidTtlSeconds) {

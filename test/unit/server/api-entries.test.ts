@@ -201,3 +201,27 @@ describe('entries: bad input', () => {
     assert.match(d.body.error.message, /match/);
   });
 });
+
+describe('entries: input limits', () => {
+  const badTtl: [string, Record<string, unknown>, RegExp][] = [
+    ['x509_svid_ttl 0', { x509_svid_ttl: 0 }, /x509_svid_ttl: must be at least 1s, not 0/],
+    ['x509_svid_ttl "0s"', { x509_svid_ttl: '0s' }, /x509_svid_ttl: must be at least 1s, not "0s"/],
+    ['x509_svid_ttl "0.5s" (rounds down to 0)', { x509_svid_ttl: '0.5s' }, /x509_svid_ttl: must be at least 1s/],
+    ['jwt_svid_ttl "0"', { jwt_svid_ttl: '0' }, /jwt_svid_ttl: must be at least 1s/],
+    ['jwt_svid_ttl "-1h"', { jwt_svid_ttl: '-1h' }, /jwt_svid_ttl: not a duration/],
+  ];
+  for (const [name, fields, message] of badTtl) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send(entry('zero-ttl', fields)).expect(400);
+      assert.match(res.body.error.message, message);
+    });
+  }
+
+  test('"1h" and 1 are TTLs; an update to TTL 0 is 400', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('ttl-1h', { x509_svid_ttl: '1h', jwt_svid_ttl: 1 })).expect(201);
+    assert.equal(created.body.x509_svid_ttl, 3600);
+    assert.equal(created.body.jwt_svid_ttl, 1);
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ x509_svid_ttl: 0 }).expect(400);
+    assert.match(res.body.error.message, /x509_svid_ttl: must be at least 1s/);
+  });
+});

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
+import { SigilError } from '../../../src/common/errors.js';
+import { generateKeyPair } from '../../../src/pki/keys.js';
 import { parseSpiffeBundle } from '../../../src/spiffe/bundle.js';
+import type { SvidKind } from '../../../src/store/issued-svids.js';
 import { startTestServer, type TestServer } from '../../helpers/test-server.js';
 
 let t: TestServer;
@@ -78,7 +81,9 @@ describe('x509 mint', () => {
     ['foreign trust domain', { spiffe_id: 'spiffe://evil.org/x' }, 422, /not in trust domain/],
     ['bad key type', { spiffe_id: 'spiffe://example.org/x', key_type: 'dsa' }, 400, /key_type/],
     ['bad ttl', { spiffe_id: 'spiffe://example.org/x', ttl: '1 hour' }, 400, /ttl: not a duration/],
-    ['zero ttl', { spiffe_id: 'spiffe://example.org/x', ttl: 0 }, 422, /expires now|ttl/],
+    ['zero ttl', { spiffe_id: 'spiffe://example.org/x', ttl: 0 }, 400, /^invalid body: ttl: must be at least 1s, not 0$/],
+    ['ttl "0.4s" (rounds down to 0)', { spiffe_id: 'spiffe://example.org/x', ttl: '0.4s' }, 400, /ttl: must be at least 1s/],
+    ['negative ttl', { spiffe_id: 'spiffe://example.org/x', ttl: -60 }, 400, /ttl: not a duration/],
   ];
   for (const [name, body, status, message] of bad) {
     test(`${name} → ${status}`, async () => {
@@ -111,6 +116,27 @@ describe('jwt mint', () => {
     assert.match(res.body.error.message, /audience: at least one audience/);
     const empty = await t.http.post('/v1/jwt/mint').set(auth).send({ spiffe_id: 'spiffe://example.org/api', audience: [''] }).expect(400);
     assert.match(empty.body.error.message, /audience\[0\]: must not be empty/);
+  });
+
+  const bad: [string, object, RegExp][] = [
+    ['zero ttl', { spiffe_id: 'spiffe://example.org/api', audience: ['a'], ttl: '0s' }, /ttl: must be at least 1s/],
+  ];
+  for (const [name, body, message] of bad) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/jwt/mint').set(auth).send(body).expect(400);
+      assert.equal(res.body.error.code, 'invalid_argument');
+      assert.match(res.body.error.message, message);
+    });
+  }
+});
+
+describe('the CA refuses what the API refuses (defence in depth)', () => {
+  const params = async (spiffeId: string, kind: SvidKind) => ({ spiffeId, dnsNames: [], subjectPublicKey: (await generateKeyPair('ec-p256')).publicKey, kind });
+  const refused = (pattern: RegExp) => (err: unknown) => err instanceof SigilError && err.code === 'invalid_argument' && pattern.test(err.message);
+
+  test('a TTL under 1s is the caller\'s mistake, not the authority\'s', async () => {
+    await assert.rejects(t.server.ca.issueX509Svid({ ...(await params('spiffe://example.org/w', 'workload')), ttlSeconds: 0 }), refused(/^ttl: an SVID lives at least 1s, not 0s$/));
+    await assert.rejects(t.server.ca.mintJwtSvid({ spiffeId: 'spiffe://example.org/w', audience: ['a'], ttlSeconds: -1 }), refused(/^ttl: /));
   });
 });
 

@@ -65,3 +65,14 @@ test('garbage CSR, missing CSR, unknown entry', async () => {
   await t.http.post('/v1/entries/00000000-0000-4000-8000-000000000000/x509-svids').set(auth).send({ csr: 'x' }).expect(404);
   await t.http.post(`/v1/entries/${entryId}/x509-svids`).set({ Authorization: `Bearer ${t.viewerToken}` }).send({ csr: 'x' }).expect(403);
 });
+
+test('an entry with TTL 0 stored before the rule gets a 400 about its ttl, not a CA failure', async () => {
+  const legacy = t.server.store.entries.create(
+    { spiffeId: 'spiffe://example.org/zero-ttl', parentId: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:4' }], dnsNames: [], x509SvidTtl: 0, jwtSvidTtl: 60, hint: '', admin: false },
+    Date.now(),
+  );
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'z.key', '-out', 'z.csr', '-subj', '/CN=z']);
+  const res = await t.http.post(`/v1/entries/${legacy.id}/x509-svids`).set(auth).send({ csr: readFileSync(join(t.dataDir, 'z.csr'), 'utf8') }).expect(400);
+  assert.match(res.body.error.message, /^ttl: an SVID lives at least 1s, not 0s$/);
+  assert.doesNotMatch(res.body.error.message, /signing authority/);
+});
