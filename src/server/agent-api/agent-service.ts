@@ -18,6 +18,7 @@ import {
   type SyncRequest,
   type SyncMessage,
 } from '../../common/grpc/agent-api-types.js';
+import { containsControlCharacter } from '../../common/text.js';
 import { verifyCsr } from '../../pki/csr.js';
 import type { CrlRecord } from '../../store/crls.js';
 import type { Store } from '../../store/store.js';
@@ -169,6 +170,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
       }
       const audience = call.request.audience.filter((a) => a !== '');
       if (audience.length === 0) return fail(callback, grpc.status.INVALID_ARGUMENT, 'audience must be specified');
+      if (audience.some(containsControlCharacter)) return fail(callback, grpc.status.INVALID_ARGUMENT, 'audience must not contain control characters');
       const jwt = await ca.mintJwtSvid({ spiffeId: entry.spiffeId, audience, ttlSeconds: entry.jwtSvidTtl });
       callback(null, { token: jwt.token, expires_at: Math.floor(jwt.expiresAt.getTime() / 1000) });
     } catch (err) {

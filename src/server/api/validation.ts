@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeIssues } from '../../common/config-file.js';
 import { invalidArgument } from '../../common/errors.js';
 import { parseDurationSeconds } from '../../common/duration.js';
+import { containsControlCharacter } from '../../common/text.js';
 import { parseSpiffeId } from '../../spiffe/id.js';
 import { maxPageSize } from '../../store/pagination.js';
 
@@ -32,10 +33,19 @@ export const workloadSpiffeIdSchema = spiffeIdSchema.superRefine((value, ctx) =>
   }
 });
 
+/** Free text that ends up in certificates, tokens, logs or terminals: no control characters. */
+export const plainText = (maxLength: number) =>
+  z
+    .string()
+    .max(maxLength)
+    .refine((value) => !containsControlCharacter(value), 'must not contain control characters (NUL, newline, escape ...)');
+
 export const selectorSchema = z.strictObject({
   type: z.string().min(1, 'must not be empty').max(64).regex(/^[a-z0-9_-]+$/, 'must be lowercase letters, digits, "_" or "-"'),
-  value: z.string().min(1, 'must not be empty').max(1024),
+  value: plainText(1024).min(1, 'must not be empty'),
 });
+
+export const audienceSchema = plainText(512).min(1, 'must not be empty');
 
 const dnsLabel = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const dnsNamePattern = new RegExp(`^(\\*\\.)?${dnsLabel}(\\.${dnsLabel})*$`);

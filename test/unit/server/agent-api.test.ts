@@ -246,3 +246,24 @@ describe('agent authorization', () => {
     }
   });
 });
+
+describe('MintJwtSvid input', () => {
+  let agent: AgentIdentity;
+  let plainEntry: string;
+
+  before(async () => {
+    agent = await attest(newJoinToken());
+    plainEntry = entry('audience-test/web', agent.spiffeId);
+  });
+
+  it('refuses an audience with a control character (NUL) as InvalidArgument', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      await assert.rejects(client.mintJwtSvid({ entry_id: plainEntry, audience: ['ok', 'svc\u0000evil'] }), isCode(grpc.status.INVALID_ARGUMENT, /audience must not contain control characters/));
+      const jwt = await client.mintJwtSvid({ entry_id: plainEntry, audience: ['ok'] });
+      assert.equal(jwt.token.split('.').length, 3);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -224,4 +224,27 @@ describe('entries: input limits', () => {
     const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ x509_svid_ttl: 0 }).expect(400);
     assert.match(res.body.error.message, /x509_svid_ttl: must be at least 1s/);
   });
+
+  const controls: [string, Record<string, unknown>, RegExp][] = [
+    ['NUL in a selector value', { selectors: [{ type: 'unix', value: 'uid:1000\u0000' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['escape in a selector value', { selectors: [{ type: 'unix', value: '\u001b[2Juid:1' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['DEL in a selector value', { selectors: [{ type: 'unix', value: 'uid:1\u007f' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['C1 CSI in a selector value', { selectors: [{ type: 'unix', value: 'uid:1\u009b' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['NUL in a selector type', { selectors: [{ type: 'unix\u0000', value: 'uid:1' }] }, /selectors\[0\]\.type: must be lowercase letters/],
+    ['newline in the hint', { hint: 'a\nb' }, /hint: must not contain control characters/],
+    ['NUL in a DNS name', { dns_names: ['web.local\u0000.evil'] }, /dns_names\[0\]: must be a DNS name/],
+  ];
+  for (const [name, fields, message] of controls) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send(entry('controls', fields)).expect(400);
+      assert.match(res.body.error.message, message);
+    });
+  }
+
+  test('an update with a control character in the hint is 400; printable Unicode is fine', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('hint-update', { hint: 'café ☕', selectors: [{ type: 'unix', value: 'path:/opt/ünïcode app' }] })).expect(201);
+    assert.equal(created.body.hint, 'café ☕');
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ hint: 'x\u0000' }).expect(400);
+    assert.match(res.body.error.message, /hint: must not contain control characters/);
+  });
 });

@@ -84,6 +84,7 @@ describe('x509 mint', () => {
     ['zero ttl', { spiffe_id: 'spiffe://example.org/x', ttl: 0 }, 400, /^invalid body: ttl: must be at least 1s, not 0$/],
     ['ttl "0.4s" (rounds down to 0)', { spiffe_id: 'spiffe://example.org/x', ttl: '0.4s' }, 400, /ttl: must be at least 1s/],
     ['negative ttl', { spiffe_id: 'spiffe://example.org/x', ttl: -60 }, 400, /ttl: not a duration/],
+    ['NUL in a DNS name', { spiffe_id: 'spiffe://example.org/x', dns_names: ['a\u0000b'] }, 400, /dns_names\[0\]: must be a DNS name/],
   ];
   for (const [name, body, status, message] of bad) {
     test(`${name} → ${status}`, async () => {
@@ -120,6 +121,8 @@ describe('jwt mint', () => {
 
   const bad: [string, object, RegExp][] = [
     ['zero ttl', { spiffe_id: 'spiffe://example.org/api', audience: ['a'], ttl: '0s' }, /ttl: must be at least 1s/],
+    ['NUL in an audience', { spiffe_id: 'spiffe://example.org/api', audience: ['svc-a', 'svc\u0000b'] }, /audience\[1\]: must not contain control characters/],
+    ['newline in an audience', { spiffe_id: 'spiffe://example.org/api', audience: ['svc\nb'] }, /audience\[0\]: must not contain control characters/],
   ];
   for (const [name, body, message] of bad) {
     test(`${name} → 400`, async () => {
