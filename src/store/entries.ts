@@ -198,6 +198,12 @@ export class EntryStore {
     return toPage(rows, page.pageSize, toEntry);
   }
 
+  /** Entries whose SPIFFE ID is over `maxBytes` (IDs are ASCII: SQLite's length is bytes). */
+  withSpiffeIdLongerThan(maxBytes: number): Entry[] {
+    const rows = this.db.prepare('SELECT e.rowid AS rowid, e.* FROM entries e WHERE length(e.spiffe_id) > ? ORDER BY e.rowid').all(maxBytes) as EntryRow[];
+    return rows.map(toEntry);
+  }
+
   /**
    * Entries an agent may hold: those whose parent is the agent, and, recursively, those whose
    * parent is the SPIFFE ID of an entry it holds (nested workloads). UNION ends cycles.

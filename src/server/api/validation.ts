@@ -3,8 +3,8 @@ import { describeIssues } from '../../common/config-file.js';
 import { invalidArgument } from '../../common/errors.js';
 import { parseDurationSeconds } from '../../common/duration.js';
 import { containsControlCharacter } from '../../common/text.js';
-import { parseSpiffeId } from '../../spiffe/id.js';
 import { maxPageSize } from '../../store/pagination.js';
+import { spiffeIdRefusal, workloadIdRefusal } from '../spiffe-id-rules.js';
 
 /** Validate a body/query/params object; the error names every bad field. */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'path'): z.infer<S> {
@@ -16,22 +16,18 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 
   return result.data;
 }
 
-export const spiffeIdSchema = z.string().superRefine((value, ctx) => {
-  try {
-    parseSpiffeId(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `invalid SPIFFE ID: ${(err as Error).message}` });
-  }
-});
+/** Adds the refusal `check` finds in a string field as a zod issue, so the 400 names the field. */
+const refusing = (check: (value: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const refusal = check(value);
+    if (refusal !== undefined) ctx.addIssue({ code: 'custom', message: refusal });
+  });
 
-/** A SPIFFE ID that names a workload: it must have a path (X-05). */
-export const workloadSpiffeIdSchema = spiffeIdSchema.superRefine((value, ctx) => {
-  try {
-    if (parseSpiffeId(value).path === '') ctx.addIssue({ code: 'custom', message: 'must have a non-root path (X-05)' });
-  } catch {
-    // already reported by spiffeIdSchema
-  }
-});
+/** Any SPIFFE ID a caller gives (parent_id, filters): valid syntax, at most 2048 bytes (ID-14). */
+export const spiffeIdSchema = refusing(spiffeIdRefusal);
+
+/** A SPIFFE ID that names a workload: as above, plus a path (X-05). */
+export const workloadSpiffeIdSchema = refusing(workloadIdRefusal);
 
 /** Free text that ends up in certificates, tokens, logs or terminals: no control characters. */
 export const plainText = (maxLength: number) =>

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { openStore } from '../../../src/store/store.js';
+import { startTestServer, tempDir, type TestServer } from '../../helpers/test-server.js';
+import { capturingLogger } from '../agent/attestation/log-capture.js';
 
 let t: TestServer;
 let auth: Record<string, string>;
@@ -203,6 +207,37 @@ describe('entries: bad input', () => {
 });
 
 describe('entries: input limits', () => {
+  const td = 'spiffe://example.org/';
+  const idOfBytes = (bytes: number) => td + 'a'.repeat(bytes - td.length);
+
+  test('ID-14: a SPIFFE ID of exactly 2048 bytes is accepted', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).send({ ...entry('x'), spiffe_id: idOfBytes(2048), parent_id: idOfBytes(2048) }).expect(201);
+    assert.equal(res.body.spiffe_id.length, 2048);
+  });
+
+  const tooLong: [string, Record<string, unknown>, RegExp][] = [
+    ['ID-14 spiffe_id of 2049 bytes', { spiffe_id: idOfBytes(2049) }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 2049 bytes; the maximum is 2048 bytes/],
+    ['ID-14 spiffe_id of 3 KB (a 400, not hidden by the body limit)', { spiffe_id: idOfBytes(3072) }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/],
+    ['ID-14 spiffe_id of 100 KB', { spiffe_id: idOfBytes(100 * 1024) }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 102400 bytes/],
+    ['ID-14 parent_id of 3 KB', { parent_id: idOfBytes(3072) }, /parent_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/],
+    ['ID-15 trust domain of 256 bytes', { spiffe_id: `spiffe://${'a'.repeat(256)}/x` }, /spiffe_id: invalid SPIFFE ID: trust domain is 256 bytes; the maximum is 255 bytes/],
+  ];
+  for (const [name, fields, message] of tooLong) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send({ ...entry('x'), ...fields }).expect(400);
+      assert.equal(res.body.error.code, 'invalid_argument');
+      assert.match(res.body.error.message, message);
+    });
+  }
+
+  test('ID-14: an update to a 3 KB spiffe_id is 400, and so is a 3 KB filter', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('long-update')).expect(201);
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ spiffe_id: idOfBytes(3072) }).expect(400);
+    assert.match(res.body.error.message, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/);
+    const filter = await t.http.get('/v1/entries').set(auth).query({ parent_id: idOfBytes(3072) }).expect(400);
+    assert.match(filter.body.error.message, /parent_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/);
+  });
+
   const badTtl: [string, Record<string, unknown>, RegExp][] = [
     ['x509_svid_ttl 0', { x509_svid_ttl: 0 }, /x509_svid_ttl: must be at least 1s, not 0/],
     ['x509_svid_ttl "0s"', { x509_svid_ttl: '0s' }, /x509_svid_ttl: must be at least 1s, not "0s"/],
@@ -246,5 +281,30 @@ describe('entries: input limits', () => {
     assert.equal(created.body.hint, 'café ☕');
     const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ hint: 'x\u0000' }).expect(400);
     assert.match(res.body.error.message, /hint: must not contain control characters/);
+  });
+});
+
+describe('entries stored before the rules', () => {
+  test('at start, each entry with an over-long SPIFFE ID (ID-14) is logged as an error, with its id', async () => {
+    const dataDir = tempDir();
+    try {
+      const store = openStore(join(dataDir, 'sigil.db'));
+      const fields = (spiffeId: string) => ({ spiffeId, parentId: agentId, selectors: [{ type: 'unix', value: 'uid:1' }], dnsNames: [], x509SvidTtl: 600, jwtSvidTtl: 300, hint: '', admin: false });
+      const long = store.entries.create(fields(`spiffe://example.org/${'a'.repeat(3000)}`), Date.now());
+      store.entries.create(fields(`spiffe://example.org/${'a'.repeat(2027)}`), Date.now());
+      store.close();
+      const { logger, records } = capturingLogger();
+      const restarted = await startTestServer({ dataDir, log: logger });
+      await restarted.close();
+      const logged = records.filter((r) => r.level === 'error' && typeof r.entryId === 'string');
+      assert.deepEqual(logged.map((r) => r.entryId), [long.id]);
+      for (const r of logged) {
+        assert.equal(typeof r.spiffeId, 'string');
+        assert.match(String(r.msg), /never issued for/);
+      }
+      assert.match(String(logged.find((r) => r.entryId === long.id)?.reason), /SPIFFE ID is 3021 bytes/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -84,6 +84,8 @@ describe('x509 mint', () => {
     ['zero ttl', { spiffe_id: 'spiffe://example.org/x', ttl: 0 }, 400, /^invalid body: ttl: must be at least 1s, not 0$/],
     ['ttl "0.4s" (rounds down to 0)', { spiffe_id: 'spiffe://example.org/x', ttl: '0.4s' }, 400, /ttl: must be at least 1s/],
     ['negative ttl', { spiffe_id: 'spiffe://example.org/x', ttl: -60 }, 400, /ttl: not a duration/],
+    ['ID-14 a 3 KB SPIFFE ID', { spiffe_id: `spiffe://example.org/${'a'.repeat(3051)}` }, 400, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes; the maximum is 2048 bytes/],
+    ['ID-14 a 100 KB SPIFFE ID', { spiffe_id: `spiffe://example.org/${'a'.repeat(100 * 1024)}` }, 400, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is \d+ bytes/],
     ['NUL in a DNS name', { spiffe_id: 'spiffe://example.org/x', dns_names: ['a\u0000b'] }, 400, /dns_names\[0\]: must be a DNS name/],
   ];
   for (const [name, body, status, message] of bad) {
@@ -120,6 +122,7 @@ describe('jwt mint', () => {
   });
 
   const bad: [string, object, RegExp][] = [
+    ['ID-14 a 3 KB SPIFFE ID', { spiffe_id: `spiffe://example.org/${'a'.repeat(3051)}`, audience: ['a'] }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/],
     ['zero ttl', { spiffe_id: 'spiffe://example.org/api', audience: ['a'], ttl: '0s' }, /ttl: must be at least 1s/],
     ['NUL in an audience', { spiffe_id: 'spiffe://example.org/api', audience: ['svc-a', 'svc\u0000b'] }, /audience\[1\]: must not contain control characters/],
     ['newline in an audience', { spiffe_id: 'spiffe://example.org/api', audience: ['svc\nb'] }, /audience\[0\]: must not contain control characters/],
@@ -136,6 +139,11 @@ describe('jwt mint', () => {
 describe('the CA refuses what the API refuses (defence in depth)', () => {
   const params = async (spiffeId: string, kind: SvidKind) => ({ spiffeId, dnsNames: [], subjectPublicKey: (await generateKeyPair('ec-p256')).publicKey, kind });
   const refused = (pattern: RegExp) => (err: unknown) => err instanceof SigilError && err.code === 'invalid_argument' && pattern.test(err.message);
+
+  test('ID-14: nothing over 2048 bytes', async () => {
+    await assert.rejects(t.server.ca.issueX509Svid(await params(`spiffe://example.org/${'a'.repeat(2100)}`, 'mint')), refused(/SPIFFE ID is 2121 bytes/));
+    await assert.rejects(t.server.ca.mintJwtSvid({ spiffeId: `spiffe://example.org/${'a'.repeat(2100)}`, audience: ['a'] }), refused(/SPIFFE ID is 2121 bytes/));
+  });
 
   test('a TTL under 1s is the caller\'s mistake, not the authority\'s', async () => {
     await assert.rejects(t.server.ca.issueX509Svid({ ...(await params('spiffe://example.org/w', 'workload')), ttlSeconds: 0 }), refused(/^ttl: an SVID lives at least 1s, not 0s$/));

@@ -66,6 +66,16 @@ test('garbage CSR, missing CSR, unknown entry', async () => {
   await t.http.post(`/v1/entries/${entryId}/x509-svids`).set({ Authorization: `Bearer ${t.viewerToken}` }).send({ csr: 'x' }).expect(403);
 });
 
+test('ID-14: an over-long SPIFFE ID stored before the rule is never signed for', async () => {
+  const legacy = t.server.store.entries.create(
+    { spiffeId: `spiffe://example.org/${'a'.repeat(3000)}`, parentId: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:3' }], dnsNames: [], x509SvidTtl: 120, jwtSvidTtl: 60, hint: '', admin: false },
+    Date.now(),
+  );
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'l.key', '-out', 'l.csr', '-subj', '/CN=l']);
+  const res = await t.http.post(`/v1/entries/${legacy.id}/x509-svids`).set(auth).send({ csr: readFileSync(join(t.dataDir, 'l.csr'), 'utf8') }).expect(400);
+  assert.match(res.body.error.message, /^spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3021 bytes; the maximum is 2048 bytes/);
+});
+
 test('an entry with TTL 0 stored before the rule gets a 400 about its ttl, not a CA failure', async () => {
   const legacy = t.server.store.entries.create(
     { spiffeId: 'spiffe://example.org/zero-ttl', parentId: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:4' }], dnsNames: [], x509SvidTtl: 0, jwtSvidTtl: 60, hint: '', admin: false },
