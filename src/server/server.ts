@@ -79,7 +79,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
   const store = openStore(join(config.data_dir, 'sigil.db'));
   try {
     checkTrustDomain(store, config.trust_domain, config.data_dir);
-    reportUnissuableEntries(store.entries, log);
+    reportUnissuableEntries(store.entries, config.trust_domain, log);
     const upstream = config.ca.upstream ? await loadUpstreamCa(config.ca.upstream) : undefined;
     const keyManager = options.keyManager ?? new DiskKeyManager(join(config.data_dir, 'keys'));
     const ca = new CertificateAuthority(store, keyManager, clock, log, {

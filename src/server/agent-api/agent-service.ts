@@ -68,7 +68,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
 
   /**
    * Why no SVID is issued for this entry, logged and audited; undefined when it may be. Catches
-   * entries stored before the admin API refused their ID (e.g. over 2048 bytes).
+   * entries stored before the admin API refused their ID (reserved path, over 2048 bytes).
    */
   const refuseUnissuableEntry = (agentId: string, entry: Entry, action: string): string | undefined => {
     const refusal = workloadIdRefusal(entry.spiffeId);

@@ -26,7 +26,7 @@ const refusing = (check: (value: string) => string | undefined) =>
 /** Any SPIFFE ID a caller gives (parent_id, filters): valid syntax, at most 2048 bytes (ID-14). */
 export const spiffeIdSchema = refusing(spiffeIdRefusal);
 
-/** A SPIFFE ID that names a workload: as above, plus a path. */
+/** A SPIFFE ID that names a workload: as above, plus a path outside the reserved /sigil. */
 export const workloadSpiffeIdSchema = refusing(workloadIdRefusal);
 
 /** Free text that ends up in certificates, tokens, logs or terminals: no control characters. */

@@ -178,9 +178,9 @@ export class CertificateAuthority {
     return { requestedSeconds: requested, effectiveSeconds: effective, cappedBy };
   }
 
-  /** Refuses what the API should already have refused, e.g. an entry stored before a rule existed. */
+  /** Refuses what the API should already have refused, e.g. an entry with a reserved ID stored before that rule. */
   private checkIssuable(spiffeId: string, kind: SvidKind): void {
-    const refusal = issuableIdRefusal(spiffeId, kind);
+    const refusal = issuableIdRefusal(spiffeId, kind, this.trustDomain);
     if (refusal !== undefined) throw invalidArgument(`spiffe_id: ${refusal}`);
   }
 

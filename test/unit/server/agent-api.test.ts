@@ -271,12 +271,14 @@ describe('MintJwtSvid input', () => {
 describe('entries the agent API never issues for', () => {
   let agent: AgentIdentity;
   let longEntry: string;
+  let reservedEntry: string;
   let plainEntry: string;
 
   before(async () => {
     agent = await attest(newJoinToken());
     // Stored directly, as by a server from before the admin API refused such IDs.
     longEntry = entry('a'.repeat(3000), agent.spiffeId);
+    reservedEntry = entry('sigil/server', agent.spiffeId);
     plainEntry = entry('refusal-test/web', agent.spiffeId);
   });
 
@@ -291,6 +293,31 @@ describe('entries the agent API never issues for', () => {
       assert.equal(server.store.issuedSvids.list({ entryId: longEntry }, { pageSize: 10 }).items.length, 0);
       const audited = server.store.audit.list({ action: 'agent.sign_x509_svid', result: 'error' }, { pageSize: 100 }).items;
       assert.ok(audited.some((r) => r.target === longEntry && r.actor === `agent:${agent.agentId}`));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('SignX509Svids never signs for an entry with a reserved ID (the server\'s identity): its own error, audited', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      const res = await client.signX509Svids({ requests: [{ entry_id: reservedEntry, csr: await csr() }, { entry_id: plainEntry, csr: await csr() }] });
+      const byEntry = new Map(res.results.map((r) => [r.entry_id, r]));
+      assert.match(byEntry.get(reservedEntry)?.error ?? '', /^entry \S+ cannot be issued for: spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/);
+      assert.equal(byEntry.get(reservedEntry)?.svid_chain.length, 0);
+      assert.equal(byEntry.get(plainEntry)?.error, '');
+      assert.equal(server.store.issuedSvids.list({ entryId: reservedEntry }, { pageSize: 10 }).items.length, 0);
+      const audited = server.store.audit.list({ action: 'agent.sign_x509_svid', result: 'error' }, { pageSize: 100 }).items;
+      assert.ok(audited.some((r) => r.target === reservedEntry && r.actor === `agent:${agent.agentId}`));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('MintJwtSvid for an entry with a reserved ID is FailedPrecondition', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      await assert.rejects(client.mintJwtSvid({ entry_id: reservedEntry, audience: ['x'] }), isCode(grpc.status.FAILED_PRECONDITION, /spiffe_id: .* is reserved/));
     } finally {
       client.close();
     }

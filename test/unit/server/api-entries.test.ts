@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -206,6 +207,45 @@ describe('entries: bad input', () => {
   });
 });
 
+describe('entries: the reserved /sigil path', () => {
+  const reserved = ['sigil', 'sigil/server', `sigil/agent/join_token/${randomUUID()}`, 'sigil/anything/else'];
+  for (const path of reserved) {
+    test(`an entry for spiffe://example.org/${path} is 400 and names spiffe_id`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send(entry(path)).expect(400);
+      assert.equal(res.body.error.code, 'invalid_argument');
+      assert.match(res.body.error.message, /^invalid body: spiffe_id: spiffe:\/\/example\.org\/sigil\S* is reserved: \/sigil and every path under it name Sigil's own server and agents$/);
+      const list = await t.http.get('/v1/entries').set(auth).query({ spiffe_id: `spiffe://example.org/${path}` }).expect(200);
+      assert.equal(list.body.entries.length, 0, 'nothing was stored');
+    });
+  }
+
+  test('ID-16: only the exact /sigil segment is reserved (paths are case-sensitive)', async () => {
+    for (const path of ['Sigil/server', 'sigilx', 'app/sigil/server']) {
+      await t.http.post('/v1/entries').set(auth).send(entry(path)).expect(201);
+    }
+  });
+
+  test('parent_id may be an agent ID: that is how entries are given to agents', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).send(entry('child-of-agent', { parent_id: agentId })).expect(201);
+    assert.equal(res.body.parent_id, agentId);
+  });
+
+  test('an update to a reserved spiffe_id is 400 and changes nothing', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('to-be-server')).expect(201);
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ spiffe_id: 'spiffe://example.org/sigil/server' }).expect(400);
+    assert.match(res.body.error.message, /spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/);
+    const got = await t.http.get(`/v1/entries/${created.body.id}`).set(auth).expect(200);
+    assert.equal(got.body.spiffe_id, 'spiffe://example.org/to-be-server');
+    assert.equal(got.body.revision, 0);
+  });
+
+  test('a reserved entry in a batch fails on its own', async () => {
+    const res = await t.http.post('/v1/entries/batch').set(auth).send({ entries: [entry('batch-ok'), entry('sigil/server')] }).expect(200);
+    assert.deepEqual(res.body.results.map((r: { status: { code: string } }) => r.status.code), ['ok', 'invalid_argument']);
+    assert.match(res.body.results[1].status.message, /is reserved/);
+  });
+});
+
 describe('entries: input limits', () => {
   const td = 'spiffe://example.org/';
   const idOfBytes = (bytes: number) => td + 'a'.repeat(bytes - td.length);
@@ -285,23 +325,26 @@ describe('entries: input limits', () => {
 });
 
 describe('entries stored before the rules', () => {
-  test('at start, each entry with an over-long SPIFFE ID (ID-14) is logged as an error, with its id', async () => {
+  test('at start, each entry with a reserved or over-long SPIFFE ID is logged as an error, with its id', async () => {
     const dataDir = tempDir();
     try {
       const store = openStore(join(dataDir, 'sigil.db'));
       const fields = (spiffeId: string) => ({ spiffeId, parentId: agentId, selectors: [{ type: 'unix', value: 'uid:1' }], dnsNames: [], x509SvidTtl: 600, jwtSvidTtl: 300, hint: '', admin: false });
+      const server = store.entries.create(fields('spiffe://example.org/sigil/server'), Date.now());
+      const agent = store.entries.create(fields(`spiffe://example.org/sigil/agent/join_token/${randomUUID()}`), Date.now());
       const long = store.entries.create(fields(`spiffe://example.org/${'a'.repeat(3000)}`), Date.now());
-      store.entries.create(fields(`spiffe://example.org/${'a'.repeat(2027)}`), Date.now());
+      store.entries.create(fields('spiffe://example.org/sigilx'), Date.now());
       store.close();
       const { logger, records } = capturingLogger();
       const restarted = await startTestServer({ dataDir, log: logger });
       await restarted.close();
       const logged = records.filter((r) => r.level === 'error' && typeof r.entryId === 'string');
-      assert.deepEqual(logged.map((r) => r.entryId), [long.id]);
+      assert.deepEqual(logged.map((r) => r.entryId).sort(), [server.id, agent.id, long.id].sort());
       for (const r of logged) {
         assert.equal(typeof r.spiffeId, 'string');
         assert.match(String(r.msg), /never issued for/);
       }
+      assert.match(String(logged.find((r) => r.entryId === server.id)?.reason), /is reserved/);
       assert.match(String(logged.find((r) => r.entryId === long.id)?.reason), /SPIFFE ID is 3021 bytes/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
