@@ -20,6 +20,7 @@ import { LifecycleScheduler } from './lifecycle/scheduler.js';
 import { RevocationService } from './lifecycle/revocation.js';
 import type { ServerConfig } from './config.js';
 import { registerCrlMetrics } from './crl-metrics.js';
+import { reportUnissuableEntries } from './spiffe-id-rules.js';
 import { createServerMetrics } from './metrics.js';
 import { createWebhookDispatcher } from './webhooks/create-dispatcher.js';
 import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
@@ -93,6 +94,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
   const store = openStore(join(config.data_dir, 'sigil.db'));
   try {
     checkTrustDomain(store, config.trust_domain, config.data_dir);
+    reportUnissuableEntries(store.entries, config.trust_domain, log);
     const upstream = config.ca.upstream ? await loadUpstreamCa(config.ca.upstream) : undefined;
     const keyManager = options.keyManager ?? new DiskKeyManager(join(config.data_dir, 'keys'));
     const ca = new CertificateAuthority(store, keyManager, clock, log, {

@@ -199,6 +199,27 @@ export class EntryStore {
   }
 
   /**
+   * Entries whose SPIFFE ID is `root` or a path under it. A range on spiffe_id ('0' follows '/'),
+   * so the entries_identity index serves it and `_` in a trust domain is no LIKE wildcard.
+   */
+  withSpiffeIdUnder(root: string): Entry[] {
+    const rows = this.db
+      .prepare(
+        `SELECT e.rowid AS rowid, e.* FROM entries e
+         WHERE e.spiffe_id = @root OR (e.spiffe_id >= @root || '/' AND e.spiffe_id < @root || '0')
+         ORDER BY e.rowid`,
+      )
+      .all({ root }) as EntryRow[];
+    return rows.map(toEntry);
+  }
+
+  /** Entries whose SPIFFE ID is over `maxBytes` (IDs are ASCII: SQLite's length is bytes). */
+  withSpiffeIdLongerThan(maxBytes: number): Entry[] {
+    const rows = this.db.prepare('SELECT e.rowid AS rowid, e.* FROM entries e WHERE length(e.spiffe_id) > ? ORDER BY e.rowid').all(maxBytes) as EntryRow[];
+    return rows.map(toEntry);
+  }
+
+  /**
    * Entries an agent may hold: those whose parent is the agent, and, recursively, those whose
    * parent is the SPIFFE ID of an entry it holds (nested workloads). UNION ends cycles.
    */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import supertest from 'supertest';
 import { systemClock, type Clock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/logger.js';
+import { silentLogger, type Logger } from '../../src/common/logger.js';
 import { generateSecretToken, hashSecretToken } from '../../src/common/secrets.js';
 import { MemoryKeyManager } from '../../src/server/ca/key-manager.js';
 import { loadServerConfig, type ServerConfig } from '../../src/server/config.js';
@@ -24,10 +24,10 @@ export function tempDir(prefix = 'sigil-test-'): string {
 }
 
 /** An in-process server on a real SQLite file in a temp dir, driven through supertest (no port). */
-export async function startTestServer(options: { clock?: Clock; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(options: { clock?: Clock; env?: Record<string, string>; dataDir?: string; log?: Logger } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadServerConfig(undefined, { SIGIL_TRUST_DOMAIN: 'example.org', SIGIL_DATA_DIR: dataDir, SIGIL_LOG_LEVEL: 'silent', ...options.env });
-  const server = await startServer(config, { clock: options.clock ?? systemClock, log: silentLogger, keyManager: new MemoryKeyManager(), listen: false });
+  const server = await startServer(config, { clock: options.clock ?? systemClock, log: options.log ?? silentLogger, keyManager: new MemoryKeyManager(), listen: false });
   const adminToken = server.bootstrapToken ?? '';
   const viewerToken = generateSecretToken('sat');
   server.store.adminTokens.create(hashSecretToken(viewerToken), 'test-viewer', 'viewer', Date.now());

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, makeTempDir, removeDir, runCli, runProcess, startSigilServer, type ProcessResult, type SigilServerProcess } from '../helpers/sigil-process.js';
@@ -105,6 +105,23 @@ describe('sigil CLI against a real sigil server process', () => {
     const result = await sigil('entry', 'show', '--entry-id', '00000000-0000-4000-8000-000000000000');
     assertExit(result, 1);
     assert.match(result.stderr, /not found/);
+  });
+
+  it('the server refuses reserved IDs, over-long IDs (ID-14) and a TTL of 0; the CLI shows its message and writes nothing', async () => {
+    const out = join(workDir, 'refused');
+    const refusals: [string[], RegExp][] = [
+      [['x509', 'mint', '--spiffe-id', `spiffe://${trustDomain}/sigil/server`, '-write', out], /spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/],
+      [['jwt', 'mint', '--spiffe-id', `spiffe://${trustDomain}/sigil/agent/join_token/x`, '--audience', 'a'], /spiffe_id: .* is reserved/],
+      [['entry', 'create', '--spiffe-id', `spiffe://${trustDomain}/sigil/server`, '--parent-id', parentId, '--selector', 'unix:uid:1'], /spiffe_id: .* is reserved/],
+      [['entry', 'create', '--spiffe-id', `spiffe://${trustDomain}/${'a'.repeat(3000)}`, '--parent-id', parentId, '--selector', 'unix:uid:1'], /spiffe_id: invalid SPIFFE ID: SPIFFE ID is \d+ bytes; the maximum is 2048 bytes/],
+      [['x509', 'mint', '--spiffe-id', workloadId, '--ttl', '0'], /ttl: must be at least 1s/],
+    ];
+    for (const [args, message] of refusals) {
+      const result = await sigil(...args);
+      assertExit(result, 1);
+      assert.match(result.stderr, message, args.join(' '));
+    }
+    assert.equal(existsSync(out), false);
   });
 
   it('token generate prints a join token and its expiry', async () => {

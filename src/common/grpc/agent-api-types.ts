@@ -113,6 +113,11 @@ export interface AgentStatusReport {
   withheld_crls: number;
 }
 
+/**
+ * The path Sigil keeps for its own identities (server and agents), as SPIRE keeps `/spire`:
+ * no entry or mint may name it or anything under it.
+ */
+export const reservedPathRoot = '/sigil';
 /** The SPIFFE ID path prefix of agents; the last segment is the agent id, never the join token. */
-export const agentIdPathPrefix = '/sigil/agent/join_token/';
-export const serverIdPath = '/sigil/server';
+export const agentIdPathPrefix = `${reservedPathRoot}/agent/join_token/`;
+export const serverIdPath = `${reservedPathRoot}/server`;

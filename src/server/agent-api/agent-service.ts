@@ -18,11 +18,14 @@ import {
   type SyncRequest,
   type SyncMessage,
 } from '../../common/grpc/agent-api-types.js';
+import { containsControlCharacter } from '../../common/text.js';
 import { verifyCsr } from '../../pki/csr.js';
 import type { CrlRecord } from '../../store/crls.js';
+import type { Entry } from '../../store/entries.js';
 import type { Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { ServerMetrics } from '../metrics.js';
+import { workloadIdRefusal } from '../spiffe-id-rules.js';
 import { AgentAuthError, authenticateAgent, type TlsPeer } from './agent-auth.js';
 import { recordAgentStatus } from './status-report.js';
 import { AgentSyncStream } from './sync-stream.js';
@@ -62,6 +65,19 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
   const trustState = trustSnapshots(ca, deps.currentCrls ?? (() => []));
   const audit = (actor: string, action: string, target: string, result: 'ok' | 'error', detail: Record<string, unknown> = {}) =>
     store.audit.record(clock.now().getTime(), { actor, action, target, result, detail });
+
+  /**
+   * Why no SVID is issued for this entry, logged and audited; undefined when it may be. Catches
+   * entries stored before the admin API refused their ID (reserved path, over 2048 bytes).
+   */
+  const refuseUnissuableEntry = (agentId: string, entry: Entry, action: string): string | undefined => {
+    const refusal = workloadIdRefusal(entry.spiffeId);
+    if (refusal === undefined) return undefined;
+    const message = `entry ${entry.id} cannot be issued for: spiffe_id: ${refusal}`;
+    audit(`agent:${agentId}`, action, entry.id, 'error', { message });
+    log.error({ agentId, entryId: entry.id, spiffeId: entry.spiffeId }, 'refused to issue for an entry whose SPIFFE ID is not allowed');
+    return message;
+  };
 
   const AttestAgent: Unary<AttestAgentRequest, AttestAgentResponse> = async (call, callback) => {
     const { join_token: token, csr } = call.request;
@@ -143,6 +159,11 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
           results.push({ entry_id: request.entry_id, svid_chain: [], error: `entry ${request.entry_id} is not authorized for this agent`, serial: '' });
           continue;
         }
+        const refusal = refuseUnissuableEntry(agent.id, entry, 'agent.sign_x509_svid');
+        if (refusal !== undefined) {
+          results.push({ entry_id: entry.id, svid_chain: [], error: refusal, serial: '' });
+          continue;
+        }
         try {
           const csr = await verifyCsr(new Uint8Array(request.csr));
           const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.publicKey, kind: 'workload', entryId: entry.id, agentId: agent.id });
@@ -167,8 +188,11 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
         audit(`agent:${agent.id}`, 'agent.mint_jwt_svid', call.request.entry_id, 'error', { message: 'entry not authorized for this agent' });
         return fail(callback, grpc.status.PERMISSION_DENIED, `entry ${call.request.entry_id} is not authorized for this agent`);
       }
+      const refusal = refuseUnissuableEntry(agent.id, entry, 'agent.mint_jwt_svid');
+      if (refusal !== undefined) return fail(callback, grpc.status.FAILED_PRECONDITION, refusal);
       const audience = call.request.audience.filter((a) => a !== '');
       if (audience.length === 0) return fail(callback, grpc.status.INVALID_ARGUMENT, 'audience must be specified');
+      if (audience.some(containsControlCharacter)) return fail(callback, grpc.status.INVALID_ARGUMENT, 'audience must not contain control characters');
       const jwt = await ca.mintJwtSvid({ spiffeId: entry.spiffeId, audience, ttlSeconds: entry.jwtSvidTtl });
       callback(null, { token: jwt.token, expires_at: Math.floor(jwt.expiresAt.getTime() / 1000) });
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../common/clock.js';
-import { SigilError, unprocessable } from '../../common/errors.js';
+import { SigilError, invalidArgument, unprocessable } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import {
   certificateDer,
@@ -15,6 +15,7 @@ import { checkX509SvidLeaf } from '../../spiffe/x509-svid-profile.js';
 import type { Authority, AuthorityKind } from '../../store/authorities.js';
 import type { SvidKind } from '../../store/issued-svids.js';
 import type { Store } from '../../store/store.js';
+import { issuableIdRefusal } from '../spiffe-id-rules.js';
 import { AuthorityFactory } from './authority-factory.js';
 import { AuthorityManager } from './authority-manager.js';
 import type { KeyManager } from './key-manager.js';
@@ -154,6 +155,7 @@ export class CertificateAuthority {
   }
 
   private effectiveTtl(requested: number, capAt: number, now: number): TtlReport {
+    if (!(requested >= 1)) throw invalidArgument(`ttl: an SVID lives at least 1s, not ${requested}s`);
     let effective = requested;
     let cappedBy: TtlReport['cappedBy'] = null;
     if (effective > this.settings.maxSvidTtlSeconds) {
@@ -176,12 +178,19 @@ export class CertificateAuthority {
     return { requestedSeconds: requested, effectiveSeconds: effective, cappedBy };
   }
 
+  /** Refuses what the API should already have refused, e.g. an entry with a reserved ID stored before that rule. */
+  private checkIssuable(spiffeId: string, kind: SvidKind): void {
+    const refusal = issuableIdRefusal(spiffeId, kind, this.trustDomain);
+    if (refusal !== undefined) throw invalidArgument(`spiffe_id: ${refusal}`);
+  }
+
   /**
    * Sign an X509-SVID for a public key. The issuance row is committed (with the caller's `hooks`,
    * in the same transaction) before the SVID is returned: nothing is handed out unrecorded, and
    * if a hook throws, the SVID is discarded.
    */
   async issueX509Svid(params: IssueX509Params, hooks: IssuanceHooks = {}): Promise<IssuedX509Svid> {
+    this.checkIssuable(params.spiffeId, params.kind);
     const { authority, keys } = await this.activeSigner('x509');
     const now = this.clock.now().getTime();
     const ttl = this.effectiveTtl(params.ttlSeconds ?? this.settings.defaultX509TtlSeconds, authority.notAfter, now);
@@ -248,6 +257,7 @@ export class CertificateAuthority {
   }
 
   async mintJwtSvid(params: { spiffeId: string; audience: string[]; ttlSeconds?: number | undefined }): Promise<MintedJwtSvid> {
+    this.checkIssuable(params.spiffeId, 'workload');
     const { authority, keys } = await this.activeSigner('jwt');
     const now = this.clock.now().getTime();
     const ttl = this.effectiveTtl(params.ttlSeconds ?? this.settings.defaultJwtTtlSeconds, authority.notAfter, now);

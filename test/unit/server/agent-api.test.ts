@@ -246,3 +246,89 @@ describe('agent authorization', () => {
     }
   });
 });
+
+describe('MintJwtSvid input', () => {
+  let agent: AgentIdentity;
+  let plainEntry: string;
+
+  before(async () => {
+    agent = await attest(newJoinToken());
+    plainEntry = entry('audience-test/web', agent.spiffeId);
+  });
+
+  it('refuses an audience with a control character (NUL) as InvalidArgument', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      await assert.rejects(client.mintJwtSvid({ entry_id: plainEntry, audience: ['ok', 'svc\u0000evil'] }), isCode(grpc.status.INVALID_ARGUMENT, /audience must not contain control characters/));
+      const jwt = await client.mintJwtSvid({ entry_id: plainEntry, audience: ['ok'] });
+      assert.equal(jwt.token.split('.').length, 3);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('entries the agent API never issues for', () => {
+  let agent: AgentIdentity;
+  let longEntry: string;
+  let reservedEntry: string;
+  let plainEntry: string;
+
+  before(async () => {
+    agent = await attest(newJoinToken());
+    // Stored directly, as by a server from before the admin API refused such IDs.
+    longEntry = entry('a'.repeat(3000), agent.spiffeId);
+    reservedEntry = entry('sigil/server', agent.spiffeId);
+    plainEntry = entry('refusal-test/web', agent.spiffeId);
+  });
+
+  it('ID-14: SignX509Svids answers an entry with an over-long ID with its own error, audited, and signs the rest', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      const res = await client.signX509Svids({ requests: [{ entry_id: longEntry, csr: await csr() }, { entry_id: plainEntry, csr: await csr() }] });
+      const byEntry = new Map(res.results.map((r) => [r.entry_id, r]));
+      assert.match(byEntry.get(longEntry)?.error ?? '', /^entry \S+ cannot be issued for: spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3021 bytes; the maximum is 2048 bytes$/);
+      assert.equal(byEntry.get(longEntry)?.svid_chain.length, 0);
+      assert.equal(byEntry.get(plainEntry)?.error, '');
+      assert.equal(server.store.issuedSvids.list({ entryId: longEntry }, { pageSize: 10 }).items.length, 0);
+      const audited = server.store.audit.list({ action: 'agent.sign_x509_svid', result: 'error' }, { pageSize: 100 }).items;
+      assert.ok(audited.some((r) => r.target === longEntry && r.actor === `agent:${agent.agentId}`));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('SignX509Svids never signs for an entry with a reserved ID (the server\'s identity): its own error, audited', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      const res = await client.signX509Svids({ requests: [{ entry_id: reservedEntry, csr: await csr() }, { entry_id: plainEntry, csr: await csr() }] });
+      const byEntry = new Map(res.results.map((r) => [r.entry_id, r]));
+      assert.match(byEntry.get(reservedEntry)?.error ?? '', /^entry \S+ cannot be issued for: spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/);
+      assert.equal(byEntry.get(reservedEntry)?.svid_chain.length, 0);
+      assert.equal(byEntry.get(plainEntry)?.error, '');
+      assert.equal(server.store.issuedSvids.list({ entryId: reservedEntry }, { pageSize: 10 }).items.length, 0);
+      const audited = server.store.audit.list({ action: 'agent.sign_x509_svid', result: 'error' }, { pageSize: 100 }).items;
+      assert.ok(audited.some((r) => r.target === reservedEntry && r.actor === `agent:${agent.agentId}`));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('MintJwtSvid for an entry with a reserved ID is FailedPrecondition', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      await assert.rejects(client.mintJwtSvid({ entry_id: reservedEntry, audience: ['x'] }), isCode(grpc.status.FAILED_PRECONDITION, /spiffe_id: .* is reserved/));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('ID-14: MintJwtSvid for an entry with an over-long ID is FailedPrecondition', async () => {
+    const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
+    try {
+      await assert.rejects(client.mintJwtSvid({ entry_id: longEntry, audience: ['x'] }), isCode(grpc.status.FAILED_PRECONDITION, /SPIFFE ID is 3021 bytes/));
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { openStore } from '../../../src/store/store.js';
+import { startTestServer, tempDir, type TestServer } from '../../helpers/test-server.js';
+import { capturingLogger } from '../agent/attestation/log-capture.js';
 
 let t: TestServer;
 let auth: Record<string, string>;
@@ -199,5 +204,150 @@ describe('entries: bad input', () => {
     assert.match(c.body.error.message, /colour: unknown key/);
     const d = await t.http.get('/v1/entries').set(auth).query({ match: 'fuzzy' }).expect(400);
     assert.match(d.body.error.message, /match/);
+  });
+});
+
+describe('entries: the reserved /sigil path', () => {
+  const reserved = ['sigil', 'sigil/server', `sigil/agent/join_token/${randomUUID()}`, 'sigil/anything/else'];
+  for (const path of reserved) {
+    test(`an entry for spiffe://example.org/${path} is 400 and names spiffe_id`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send(entry(path)).expect(400);
+      assert.equal(res.body.error.code, 'invalid_argument');
+      assert.match(res.body.error.message, /^invalid body: spiffe_id: spiffe:\/\/example\.org\/sigil\S* is reserved: \/sigil and every path under it name Sigil's own server and agents$/);
+      const list = await t.http.get('/v1/entries').set(auth).query({ spiffe_id: `spiffe://example.org/${path}` }).expect(200);
+      assert.equal(list.body.entries.length, 0, 'nothing was stored');
+    });
+  }
+
+  test('ID-16: only the exact /sigil segment is reserved (paths are case-sensitive)', async () => {
+    for (const path of ['Sigil/server', 'sigilx', 'app/sigil/server']) {
+      await t.http.post('/v1/entries').set(auth).send(entry(path)).expect(201);
+    }
+  });
+
+  test('parent_id may be an agent ID: that is how entries are given to agents', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).send(entry('child-of-agent', { parent_id: agentId })).expect(201);
+    assert.equal(res.body.parent_id, agentId);
+  });
+
+  test('an update to a reserved spiffe_id is 400 and changes nothing', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('to-be-server')).expect(201);
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ spiffe_id: 'spiffe://example.org/sigil/server' }).expect(400);
+    assert.match(res.body.error.message, /spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/);
+    const got = await t.http.get(`/v1/entries/${created.body.id}`).set(auth).expect(200);
+    assert.equal(got.body.spiffe_id, 'spiffe://example.org/to-be-server');
+    assert.equal(got.body.revision, 0);
+  });
+
+  test('a reserved entry in a batch fails on its own', async () => {
+    const res = await t.http.post('/v1/entries/batch').set(auth).send({ entries: [entry('batch-ok'), entry('sigil/server')] }).expect(200);
+    assert.deepEqual(res.body.results.map((r: { status: { code: string } }) => r.status.code), ['ok', 'invalid_argument']);
+    assert.match(res.body.results[1].status.message, /is reserved/);
+  });
+});
+
+describe('entries: input limits', () => {
+  const td = 'spiffe://example.org/';
+  const idOfBytes = (bytes: number) => td + 'a'.repeat(bytes - td.length);
+
+  test('ID-14: a SPIFFE ID of exactly 2048 bytes is accepted', async () => {
+    const res = await t.http.post('/v1/entries').set(auth).send({ ...entry('x'), spiffe_id: idOfBytes(2048), parent_id: idOfBytes(2048) }).expect(201);
+    assert.equal(res.body.spiffe_id.length, 2048);
+  });
+
+  const tooLong: [string, Record<string, unknown>, RegExp][] = [
+    ['ID-14 spiffe_id of 2049 bytes', { spiffe_id: idOfBytes(2049) }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 2049 bytes; the maximum is 2048 bytes/],
+    ['ID-14 spiffe_id of 3 KB (a 400, not hidden by the body limit)', { spiffe_id: idOfBytes(3072) }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/],
+    ['ID-14 spiffe_id of 100 KB', { spiffe_id: idOfBytes(100 * 1024) }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 102400 bytes/],
+    ['ID-14 parent_id of 3 KB', { parent_id: idOfBytes(3072) }, /parent_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/],
+    ['ID-15 trust domain of 256 bytes', { spiffe_id: `spiffe://${'a'.repeat(256)}/x` }, /spiffe_id: invalid SPIFFE ID: trust domain is 256 bytes; the maximum is 255 bytes/],
+  ];
+  for (const [name, fields, message] of tooLong) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send({ ...entry('x'), ...fields }).expect(400);
+      assert.equal(res.body.error.code, 'invalid_argument');
+      assert.match(res.body.error.message, message);
+    });
+  }
+
+  test('ID-14: an update to a 3 KB spiffe_id is 400, and so is a 3 KB filter', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('long-update')).expect(201);
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ spiffe_id: idOfBytes(3072) }).expect(400);
+    assert.match(res.body.error.message, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/);
+    const filter = await t.http.get('/v1/entries').set(auth).query({ parent_id: idOfBytes(3072) }).expect(400);
+    assert.match(filter.body.error.message, /parent_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/);
+  });
+
+  const badTtl: [string, Record<string, unknown>, RegExp][] = [
+    ['x509_svid_ttl 0', { x509_svid_ttl: 0 }, /x509_svid_ttl: must be at least 1s, not 0/],
+    ['x509_svid_ttl "0s"', { x509_svid_ttl: '0s' }, /x509_svid_ttl: must be at least 1s, not "0s"/],
+    ['x509_svid_ttl "0.5s" (rounds down to 0)', { x509_svid_ttl: '0.5s' }, /x509_svid_ttl: must be at least 1s/],
+    ['jwt_svid_ttl "0"', { jwt_svid_ttl: '0' }, /jwt_svid_ttl: must be at least 1s/],
+    ['jwt_svid_ttl "-1h"', { jwt_svid_ttl: '-1h' }, /jwt_svid_ttl: not a duration/],
+  ];
+  for (const [name, fields, message] of badTtl) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send(entry('zero-ttl', fields)).expect(400);
+      assert.match(res.body.error.message, message);
+    });
+  }
+
+  test('"1h" and 1 are TTLs; an update to TTL 0 is 400', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('ttl-1h', { x509_svid_ttl: '1h', jwt_svid_ttl: 1 })).expect(201);
+    assert.equal(created.body.x509_svid_ttl, 3600);
+    assert.equal(created.body.jwt_svid_ttl, 1);
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ x509_svid_ttl: 0 }).expect(400);
+    assert.match(res.body.error.message, /x509_svid_ttl: must be at least 1s/);
+  });
+
+  const controls: [string, Record<string, unknown>, RegExp][] = [
+    ['NUL in a selector value', { selectors: [{ type: 'unix', value: 'uid:1000\u0000' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['escape in a selector value', { selectors: [{ type: 'unix', value: '\u001b[2Juid:1' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['DEL in a selector value', { selectors: [{ type: 'unix', value: 'uid:1\u007f' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['C1 CSI in a selector value', { selectors: [{ type: 'unix', value: 'uid:1\u009b' }] }, /selectors\[0\]\.value: must not contain control characters/],
+    ['NUL in a selector type', { selectors: [{ type: 'unix\u0000', value: 'uid:1' }] }, /selectors\[0\]\.type: must be lowercase letters/],
+    ['newline in the hint', { hint: 'a\nb' }, /hint: must not contain control characters/],
+    ['NUL in a DNS name', { dns_names: ['web.local\u0000.evil'] }, /dns_names\[0\]: must be a DNS name/],
+  ];
+  for (const [name, fields, message] of controls) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/entries').set(auth).send(entry('controls', fields)).expect(400);
+      assert.match(res.body.error.message, message);
+    });
+  }
+
+  test('an update with a control character in the hint is 400; printable Unicode is fine', async () => {
+    const created = await t.http.post('/v1/entries').set(auth).send(entry('hint-update', { hint: 'café ☕', selectors: [{ type: 'unix', value: 'path:/opt/ünïcode app' }] })).expect(201);
+    assert.equal(created.body.hint, 'café ☕');
+    const res = await t.http.patch(`/v1/entries/${created.body.id}`).set(auth).send({ hint: 'x\u0000' }).expect(400);
+    assert.match(res.body.error.message, /hint: must not contain control characters/);
+  });
+});
+
+describe('entries stored before the rules', () => {
+  test('at start, each entry with a reserved or over-long SPIFFE ID is logged as an error, with its id', async () => {
+    const dataDir = tempDir();
+    try {
+      const store = openStore(join(dataDir, 'sigil.db'));
+      const fields = (spiffeId: string) => ({ spiffeId, parentId: agentId, selectors: [{ type: 'unix', value: 'uid:1' }], dnsNames: [], x509SvidTtl: 600, jwtSvidTtl: 300, hint: '', admin: false });
+      const server = store.entries.create(fields('spiffe://example.org/sigil/server'), Date.now());
+      const agent = store.entries.create(fields(`spiffe://example.org/sigil/agent/join_token/${randomUUID()}`), Date.now());
+      const long = store.entries.create(fields(`spiffe://example.org/${'a'.repeat(3000)}`), Date.now());
+      store.entries.create(fields('spiffe://example.org/sigilx'), Date.now());
+      store.close();
+      const { logger, records } = capturingLogger();
+      const restarted = await startTestServer({ dataDir, log: logger });
+      await restarted.close();
+      const logged = records.filter((r) => r.level === 'error' && typeof r.entryId === 'string');
+      assert.deepEqual(logged.map((r) => r.entryId).sort(), [server.id, agent.id, long.id].sort());
+      for (const r of logged) {
+        assert.equal(typeof r.spiffeId, 'string');
+        assert.match(String(r.msg), /never issued for/);
+      }
+      assert.match(String(logged.find((r) => r.entryId === server.id)?.reason), /is reserved/);
+      assert.match(String(logged.find((r) => r.entryId === long.id)?.reason), /SPIFFE ID is 3021 bytes/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

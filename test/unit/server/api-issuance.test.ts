@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
+import { SigilError } from '../../../src/common/errors.js';
+import { generateKeyPair } from '../../../src/pki/keys.js';
 import { parseSpiffeBundle } from '../../../src/spiffe/bundle.js';
+import type { SvidKind } from '../../../src/store/issued-svids.js';
 import { startTestServer, type TestServer } from '../../helpers/test-server.js';
 
 let t: TestServer;
@@ -78,7 +81,15 @@ describe('x509 mint', () => {
     ['foreign trust domain', { spiffe_id: 'spiffe://evil.org/x' }, 422, /not in trust domain/],
     ['bad key type', { spiffe_id: 'spiffe://example.org/x', key_type: 'dsa' }, 400, /key_type/],
     ['bad ttl', { spiffe_id: 'spiffe://example.org/x', ttl: '1 hour' }, 400, /ttl: not a duration/],
-    ['zero ttl', { spiffe_id: 'spiffe://example.org/x', ttl: 0 }, 422, /expires now|ttl/],
+    ['zero ttl', { spiffe_id: 'spiffe://example.org/x', ttl: 0 }, 400, /^invalid body: ttl: must be at least 1s, not 0$/],
+    ['ttl "0.4s" (rounds down to 0)', { spiffe_id: 'spiffe://example.org/x', ttl: '0.4s' }, 400, /ttl: must be at least 1s/],
+    ['negative ttl', { spiffe_id: 'spiffe://example.org/x', ttl: -60 }, 400, /ttl: not a duration/],
+    ['the server ID', { spiffe_id: 'spiffe://example.org/sigil/server' }, 400, /^invalid body: spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/],
+    ['an agent ID', { spiffe_id: 'spiffe://example.org/sigil/agent/join_token/00000000-0000-4000-8000-000000000000' }, 400, /spiffe_id: .* is reserved/],
+    ['the /sigil root', { spiffe_id: 'spiffe://example.org/sigil' }, 400, /spiffe_id: spiffe:\/\/example\.org\/sigil is reserved/],
+    ['ID-14 a 3 KB SPIFFE ID', { spiffe_id: `spiffe://example.org/${'a'.repeat(3051)}` }, 400, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes; the maximum is 2048 bytes/],
+    ['ID-14 a 100 KB SPIFFE ID', { spiffe_id: `spiffe://example.org/${'a'.repeat(100 * 1024)}` }, 400, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is \d+ bytes/],
+    ['NUL in a DNS name', { spiffe_id: 'spiffe://example.org/x', dns_names: ['a\u0000b'] }, 400, /dns_names\[0\]: must be a DNS name/],
   ];
   for (const [name, body, status, message] of bad) {
     test(`${name} → ${status}`, async () => {
@@ -86,6 +97,12 @@ describe('x509 mint', () => {
       assert.match(res.body.error.message, message);
     });
   }
+
+  test('a refused mint issues nothing', async () => {
+    await t.http.post('/v1/x509/mint').set(auth).send({ spiffe_id: 'spiffe://example.org/sigil/server' }).expect(400);
+    const list = await t.http.get('/v1/svids').set(auth).query({ spiffe_id: 'spiffe://example.org/sigil/server' }).expect(200);
+    assert.equal(list.body.svids.length, 0);
+  });
 });
 
 describe('jwt mint', () => {
@@ -111,6 +128,54 @@ describe('jwt mint', () => {
     assert.match(res.body.error.message, /audience: at least one audience/);
     const empty = await t.http.post('/v1/jwt/mint').set(auth).send({ spiffe_id: 'spiffe://example.org/api', audience: [''] }).expect(400);
     assert.match(empty.body.error.message, /audience\[0\]: must not be empty/);
+  });
+
+  const bad: [string, object, RegExp][] = [
+    ['the server ID', { spiffe_id: 'spiffe://example.org/sigil/server', audience: ['a'] }, /^invalid body: spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/],
+    ['an ID under /sigil', { spiffe_id: 'spiffe://example.org/sigil/x', audience: ['a'] }, /spiffe_id: .* is reserved/],
+    ['ID-14 a 3 KB SPIFFE ID', { spiffe_id: `spiffe://example.org/${'a'.repeat(3051)}`, audience: ['a'] }, /spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3072 bytes/],
+    ['zero ttl', { spiffe_id: 'spiffe://example.org/api', audience: ['a'], ttl: '0s' }, /ttl: must be at least 1s/],
+    ['NUL in an audience', { spiffe_id: 'spiffe://example.org/api', audience: ['svc-a', 'svc\u0000b'] }, /audience\[1\]: must not contain control characters/],
+    ['newline in an audience', { spiffe_id: 'spiffe://example.org/api', audience: ['svc\nb'] }, /audience\[0\]: must not contain control characters/],
+  ];
+  for (const [name, body, message] of bad) {
+    test(`${name} → 400`, async () => {
+      const res = await t.http.post('/v1/jwt/mint').set(auth).send(body).expect(400);
+      assert.equal(res.body.error.code, 'invalid_argument');
+      assert.match(res.body.error.message, message);
+    });
+  }
+});
+
+describe('the CA refuses what the API refuses (defence in depth)', () => {
+  const params = async (spiffeId: string, kind: SvidKind) => ({ spiffeId, dnsNames: [], subjectPublicKey: (await generateKeyPair('ec-p256')).publicKey, kind });
+  const refused = (pattern: RegExp) => (err: unknown) => err instanceof SigilError && err.code === 'invalid_argument' && pattern.test(err.message);
+
+  test('no workload or mint X509-SVID in the reserved path', async () => {
+    for (const kind of ['workload', 'mint'] as const) {
+      await assert.rejects(t.server.ca.issueX509Svid(await params('spiffe://example.org/sigil/server', kind)), refused(/^spiffe_id: .* is reserved/));
+      await assert.rejects(t.server.ca.issueX509Svid(await params('spiffe://example.org/sigil/agent/join_token/x', kind)), refused(/is reserved/));
+    }
+  });
+
+  test('no JWT-SVID in the reserved path', async () => {
+    await assert.rejects(t.server.ca.mintJwtSvid({ spiffeId: 'spiffe://example.org/sigil/server', audience: ['a'] }), refused(/^spiffe_id: .* is reserved/));
+  });
+
+  test('ID-14: nothing over 2048 bytes', async () => {
+    await assert.rejects(t.server.ca.issueX509Svid(await params(`spiffe://example.org/${'a'.repeat(2100)}`, 'mint')), refused(/SPIFFE ID is 2121 bytes/));
+    await assert.rejects(t.server.ca.mintJwtSvid({ spiffeId: `spiffe://example.org/${'a'.repeat(2100)}`, audience: ['a'] }), refused(/SPIFFE ID is 2121 bytes/));
+  });
+
+  test('the server and agent kinds get only their own IDs', async () => {
+    await assert.rejects(t.server.ca.issueX509Svid(await params('spiffe://example.org/web', 'server')), refused(/the server SVID must have the ID spiffe:\/\/example\.org\/sigil\/server/));
+    await assert.rejects(t.server.ca.issueX509Svid(await params('spiffe://example.org/sigil/server', 'agent')), refused(/an agent SVID must have an ID under spiffe:\/\/example\.org\/sigil\/agent\/join_token\//));
+    await assert.rejects(t.server.ca.issueX509Svid(await params('spiffe://example.org/sigil/agent/join_token/a/b', 'agent')), refused(/invalid agent ID/));
+  });
+
+  test('a TTL under 1s is the caller\'s mistake, not the authority\'s', async () => {
+    await assert.rejects(t.server.ca.issueX509Svid({ ...(await params('spiffe://example.org/w', 'workload')), ttlSeconds: 0 }), refused(/^ttl: an SVID lives at least 1s, not 0s$/));
+    await assert.rejects(t.server.ca.mintJwtSvid({ spiffeId: 'spiffe://example.org/w', audience: ['a'], ttlSeconds: -1 }), refused(/^ttl: /));
   });
 });
 

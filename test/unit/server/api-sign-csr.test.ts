@@ -65,3 +65,37 @@ test('garbage CSR, missing CSR, unknown entry', async () => {
   await t.http.post('/v1/entries/00000000-0000-4000-8000-000000000000/x509-svids').set(auth).send({ csr: 'x' }).expect(404);
   await t.http.post(`/v1/entries/${entryId}/x509-svids`).set({ Authorization: `Bearer ${t.viewerToken}` }).send({ csr: 'x' }).expect(403);
 });
+
+test('an entry with a reserved SPIFFE ID stored before the rule is never signed for: 400 naming spiffe_id, nothing issued', async () => {
+  const legacy = t.server.store.entries.create(
+    { spiffeId: 'spiffe://example.org/sigil/server', parentId: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:2' }], dnsNames: [], x509SvidTtl: 120, jwtSvidTtl: 60, hint: '', admin: false },
+    Date.now(),
+  );
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 's.key', '-out', 's.csr', '-subj', '/CN=s']);
+  const res = await t.http.post(`/v1/entries/${legacy.id}/x509-svids`).set(auth).send({ csr: readFileSync(join(t.dataDir, 's.csr'), 'utf8') }).expect(400);
+  assert.equal(res.body.error.code, 'invalid_argument');
+  assert.match(res.body.error.message, /^spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/);
+  const svids = await t.http.get('/v1/svids').set(auth).query({ entry_id: legacy.id }).expect(200);
+  assert.equal(svids.body.svids.length, 0);
+});
+
+test('ID-14: an over-long SPIFFE ID stored before the rule is never signed for', async () => {
+  const legacy = t.server.store.entries.create(
+    { spiffeId: `spiffe://example.org/${'a'.repeat(3000)}`, parentId: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:3' }], dnsNames: [], x509SvidTtl: 120, jwtSvidTtl: 60, hint: '', admin: false },
+    Date.now(),
+  );
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'l.key', '-out', 'l.csr', '-subj', '/CN=l']);
+  const res = await t.http.post(`/v1/entries/${legacy.id}/x509-svids`).set(auth).send({ csr: readFileSync(join(t.dataDir, 'l.csr'), 'utf8') }).expect(400);
+  assert.match(res.body.error.message, /^spiffe_id: invalid SPIFFE ID: SPIFFE ID is 3021 bytes; the maximum is 2048 bytes/);
+});
+
+test('an entry with TTL 0 stored before the rule gets a 400 about its ttl, not a CA failure', async () => {
+  const legacy = t.server.store.entries.create(
+    { spiffeId: 'spiffe://example.org/zero-ttl', parentId: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:4' }], dnsNames: [], x509SvidTtl: 0, jwtSvidTtl: 60, hint: '', admin: false },
+    Date.now(),
+  );
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'z.key', '-out', 'z.csr', '-subj', '/CN=z']);
+  const res = await t.http.post(`/v1/entries/${legacy.id}/x509-svids`).set(auth).send({ csr: readFileSync(join(t.dataDir, 'z.csr'), 'utf8') }).expect(400);
+  assert.match(res.body.error.message, /^ttl: an SVID lives at least 1s, not 0s$/);
+  assert.doesNotMatch(res.body.error.message, /signing authority/);
+});

@@ -73,6 +73,18 @@ describe('webhook subscriptions over REST', () => {
     }
   });
 
+  test('NAT64, 6to4 and Teredo forms of the metadata and loopback addresses are refused as those addresses', async () => {
+    const cases: [string, RegExp][] = [
+      ['http://[64:ff9b::169.254.169.254]/hook', /\(the NAT64 form of 169\.254\.169\.254\) is a cloud metadata address/],
+      ['http://[2002:7f00:1::1]/hook', /\(the 6to4 form of 127\.0\.0\.1\) is a loopback or private address/],
+      ['http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook', /\(the Teredo form of 127\.0\.0\.1\) is a loopback or private address/],
+    ];
+    for (const [url, message] of cases) {
+      const res = await t.http.post('/v1/webhooks').set('Authorization', admin()).send({ url, events: ['svid.expiring'] }).expect(400);
+      assert.match(res.body.error.message, message, url);
+    }
+  });
+
   test('a loopback receiver needs allow_private (the server default refuses private destinations)', async () => {
     const res = await t.http.post('/v1/webhooks').set('Authorization', admin()).send({ url: receiver.url, events: ['svid.expiring'] }).expect(400);
     assert.match(res.body.error.message, /url: host 127\.0\.0\.1 is a loopback or private address/);

@@ -9,7 +9,7 @@ import { pemEncodeAll } from '../../../pki/pem.js';
 import { actorOf } from '../auth.js';
 import { auditedMutation, recordFailure } from '../audited.js';
 import { presentEntry, presentTtl } from '../present.js';
-import { dnsNameSchema, durationField, pageQuery, repeatedQuery, selectorSchema, spiffeIdSchema, validate, workloadSpiffeIdSchema } from '../validation.js';
+import { dnsNameSchema, durationField, pageQuery, plainText, repeatedQuery, selectorSchema, spiffeIdSchema, validate, workloadSpiffeIdSchema } from '../validation.js';
 
 export const maxBatchSize = 500;
 
@@ -20,7 +20,7 @@ const entryFieldsSchema = {
   dns_names: z.array(dnsNameSchema).max(100).default([]),
   x509_svid_ttl: durationField.optional(),
   jwt_svid_ttl: durationField.optional(),
-  hint: z.string().max(1024).default(''),
+  hint: plainText(1024).default(''),
   admin: z.boolean().default(false),
 };
 
@@ -32,7 +32,7 @@ const updateEntrySchema = z.strictObject({
   dns_names: z.array(dnsNameSchema).max(100).optional(),
   x509_svid_ttl: durationField.optional(),
   jwt_svid_ttl: durationField.optional(),
-  hint: z.string().max(1024).optional(),
+  hint: plainText(1024).optional(),
   admin: z.boolean().optional(),
   revision: z.number().int().min(0).optional(),
 });

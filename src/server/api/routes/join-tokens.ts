@@ -9,7 +9,7 @@ import { durationField, pageQuery, validate } from '../validation.js';
 const maxJoinTokenTtl = 30 * 86400;
 
 const createSchema = z.strictObject({
-  ttl: durationField.pipe(z.number().min(1, 'must be at least 1s').max(maxJoinTokenTtl, `must be at most ${maxJoinTokenTtl}s (30d)`)).optional(),
+  ttl: durationField.pipe(z.number().max(maxJoinTokenTtl, `must be at most ${maxJoinTokenTtl}s (30d)`)).optional(),
   name: z.string().max(200).default(''),
 });
 const listSchema = z.strictObject({ ...pageQuery });

@@ -8,7 +8,7 @@ import type { ApiContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { recordFailure } from '../audited.js';
 import { presentTtl } from '../present.js';
-import { dnsNameSchema, durationField, validate, workloadSpiffeIdSchema } from '../validation.js';
+import { audienceSchema, dnsNameSchema, durationField, validate, workloadSpiffeIdSchema } from '../validation.js';
 
 const x509Schema = z.strictObject({
   spiffe_id: workloadSpiffeIdSchema,
@@ -18,7 +18,7 @@ const x509Schema = z.strictObject({
 });
 const jwtSchema = z.strictObject({
   spiffe_id: workloadSpiffeIdSchema,
-  audience: z.array(z.string().min(1, 'must not be empty').max(512)).min(1, 'at least one audience is required (J-07)').max(32),
+  audience: z.array(audienceSchema).min(1, 'at least one audience is required (J-07)').max(32),
   ttl: durationField.optional(),
 });
 
