@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { conflict, notFound } from '../common/errors.js';
+import { reservedPathRoot } from '../common/grpc/agent-api-types.js';
 import type { Db } from './database.js';
 import { decodePageToken, toPage, type Page, type PageRequest } from './pagination.js';
 
@@ -113,8 +114,14 @@ function spiffeIdsHeldThrough(agentSpiffeId: string, links: readonly ParentLink[
   return held;
 }
 
+/** The server's and agents' own IDs (spiffe://<td>/sigil and below): an entry with one is never held or followed. */
+const reservedIdPattern = new RegExp(`^spiffe://[^/]+${reservedPathRoot}(/|$)`);
+export const isReservedSpiffeId = (spiffeId: string): boolean => reservedIdPattern.test(spiffeId);
+
 export class EntryStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    db.function('is_reserved_spiffe_id', { deterministic: true }, (id: unknown) => (typeof id === 'string' && isReservedSpiffeId(id) ? 1 : 0));
+  }
 
   create(fields: EntryFields, now: number): Entry {
     const id = randomUUID();
@@ -221,15 +228,17 @@ export class EntryStore {
 
   /**
    * Entries an agent may hold: those whose parent is the agent, and, recursively, those whose
-   * parent is the SPIFFE ID of an entry it holds (nested workloads). UNION ends cycles.
+   * parent is the SPIFFE ID of an entry it holds (nested workloads). UNION ends cycles. An entry
+   * with a reserved ID (stored before such IDs were refused) is neither held nor followed: it
+   * would otherwise let one agent hold another agent's entries.
    */
   authorizedFor(agentSpiffeId: string): Entry[] {
     const rows = this.db
       .prepare(
         `WITH RECURSIVE authorized (id, spiffe_id) AS (
-           SELECT id, spiffe_id FROM entries WHERE parent_id = ?
+           SELECT id, spiffe_id FROM entries WHERE parent_id = ? AND NOT is_reserved_spiffe_id(spiffe_id)
            UNION
-           SELECT e.id, e.spiffe_id FROM entries e JOIN authorized a ON e.parent_id = a.spiffe_id
+           SELECT e.id, e.spiffe_id FROM entries e JOIN authorized a ON e.parent_id = a.spiffe_id WHERE NOT is_reserved_spiffe_id(e.spiffe_id)
          )
          SELECT e.rowid AS rowid, e.* FROM entries e WHERE e.id IN (SELECT id FROM authorized) ORDER BY e.rowid`,
       )
@@ -245,11 +254,12 @@ export class EntryStore {
   authorizedAmong(agentSpiffeId: string, entryIds: readonly string[]): Entry[] {
     if (entryIds.length === 0) return [];
     const idsJson = JSON.stringify([...new Set(entryIds)]);
-    const holders = spiffeIdsHeldThrough(agentSpiffeId, this.parentLinksAbove(idsJson));
+    const links = this.parentLinksAbove(idsJson).filter((link) => !isReservedSpiffeId(link.child));
+    const holders = spiffeIdsHeldThrough(agentSpiffeId, links);
     const rows = this.db
       .prepare('SELECT e.rowid AS rowid, e.* FROM entries e WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.rowid')
       .all(idsJson) as EntryRow[];
-    return rows.filter((r) => holders.has(r.parent_id)).map(toEntry);
+    return rows.filter((r) => holders.has(r.parent_id) && !isReservedSpiffeId(r.spiffe_id)).map(toEntry);
   }
 
   /**

@@ -298,12 +298,13 @@ describe('entries the agent API never issues for', () => {
     }
   });
 
-  it('SignX509Svids never signs for an entry with a reserved ID (the server\'s identity): its own error, audited', async () => {
+  it('SignX509Svids never signs for an entry with a reserved ID (the server\'s identity): the agent is not given it, refusal audited', async () => {
     const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
     try {
       const res = await client.signX509Svids({ requests: [{ entry_id: reservedEntry, csr: await csr() }, { entry_id: plainEntry, csr: await csr() }] });
       const byEntry = new Map(res.results.map((r) => [r.entry_id, r]));
-      assert.match(byEntry.get(reservedEntry)?.error ?? '', /^entry \S+ cannot be issued for: spiffe_id: spiffe:\/\/example\.org\/sigil\/server is reserved/);
+      assert.match(byEntry.get(reservedEntry)?.error ?? '', /^entry \S+ is not authorized for this agent$/);
+      assert.ok(!server.store.entries.authorizedFor(agent.spiffeId).some((e) => e.id === reservedEntry), 'never synced to the agent either');
       assert.equal(byEntry.get(reservedEntry)?.svid_chain.length, 0);
       assert.equal(byEntry.get(plainEntry)?.error, '');
       assert.equal(server.store.issuedSvids.list({ entryId: reservedEntry }, { pageSize: 10 }).items.length, 0);
@@ -314,10 +315,10 @@ describe('entries the agent API never issues for', () => {
     }
   });
 
-  it('MintJwtSvid for an entry with a reserved ID is FailedPrecondition', async () => {
+  it('MintJwtSvid for an entry with a reserved ID is PermissionDenied (the agent is not authorized for it)', async () => {
     const client = await ServerClient.withIdentity(address, { trustDomain, rootsPem: roots() }, agent);
     try {
-      await assert.rejects(client.mintJwtSvid({ entry_id: reservedEntry, audience: ['x'] }), isCode(grpc.status.FAILED_PRECONDITION, /spiffe_id: .* is reserved/));
+      await assert.rejects(client.mintJwtSvid({ entry_id: reservedEntry, audience: ['x'] }), isCode(grpc.status.PERMISSION_DENIED, /is not authorized for this agent/));
     } finally {
       client.close();
     }

@@ -83,6 +83,20 @@ describe('EntryStore.authorizedAmong (walking up from the asked entries)', () =>
   });
 });
 
+describe('entries with reserved IDs stored before they were refused (issue 8 item 3)', () => {
+  it('are neither held nor followed: an entry named as agent B under agent A gives A nothing of B\'s', () => {
+    const ofB = create(w(0), agentB);
+    const posingAsB = create(agentB, agentA);
+    const posingAsServer = create('spiffe://example.org/sigil/server', agentA);
+    const underTheServer = create(w(1), 'spiffe://example.org/sigil/server');
+    const own = create(w(2), agentA);
+    const asked = [ofB, posingAsB, posingAsServer, underTheServer, own].map((e) => e.id);
+    assert.deepEqual(ids(store.entries.authorizedFor(agentA)), ids([own]));
+    assert.deepEqual(ids(store.entries.authorizedAmong(agentA, asked)), ids([own]));
+    assert.deepEqual(ids(store.entries.authorizedFor(agentB)), ids([ofB]));
+  });
+});
+
 describe('EntryStore.descendantIds (walking down from SPIFFE IDs)', () => {
   it('finds nested entries at any depth, through cycles, and not the entries above', () => {
     const direct = create(w(0), agentA);
