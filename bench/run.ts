@@ -12,6 +12,7 @@ import { MemoryKeyManager } from '../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import { runAgentBenchmarks } from './agent.js';
+import { runAgentScaleBenchmark } from './agent-scale.js';
 import { runAuthorizationBenchmark } from './authorization.js';
 import { runCrlBenchmark } from './crl.js';
 import { runRotationBenchmark } from './rotation.js';
@@ -79,6 +80,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   scheduler: async () => console.log((await runSchedulerBenchmark()).join('\n')),
   rotation: async () => console.log((await runRotationBenchmark()).join('\n')),
   crl: async () => console.log((await runCrlBenchmark()).join('\n')),
+  'agent-scale': async () => console.log((await runAgentScaleBenchmark()).join('\n')),
 };
 
 async function main(): Promise<void> {
