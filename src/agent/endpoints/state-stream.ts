@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { IdentityViews, ViewSpec } from './views/identity-views.js';
+import { LatestMessageWriter } from './views/latest-message-writer.js';
 
 export type StreamState<M> = { kind: 'send'; message: M; fingerprint: string } | { kind: 'wait' } | { kind: 'deny'; details: string };
 
@@ -30,6 +31,7 @@ export function sendState<M>(fingerprint: string, previous: StreamState<M> | und
 export function streamState<S, M>(call: grpc.ServerWritableStream<unknown, M>, views: IdentityViews, spec: ViewSpec<S>, admit: (shared: S) => StreamState<M>): void {
   // Cancelled while its caller was attested: 'cancelled' has fired already and would never close the watch.
   if (call.cancelled || call.destroyed) return;
+  const writer = new LatestMessageWriter<M>(call);
   let last: string | undefined;
   let done = false;
   const update = (shared: S) => {
@@ -43,7 +45,7 @@ export function streamState<S, M>(call: grpc.ServerWritableStream<unknown, M>, v
     }
     if (state.fingerprint === last) return;
     last = state.fingerprint;
-    call.write(state.message);
+    writer.write(state.message);
   };
   const watch = views.watch(spec, update);
   const finish = () => {

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../common/logger.js';
 import type { ViewWatch } from '../views/identity-views.js';
+import { LatestMessageWriter } from '../views/latest-message-writer.js';
 import type { CallerSecrets } from './caller-secrets.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './envoy-messages.js';
 import { notAuthorizedError, statusOf } from './sds-error.js';
@@ -32,11 +33,12 @@ export function runSecretStream(call: grpc.ServerDuplexStream<DiscoveryRequest, 
     throw notAuthorizedError(selection.unserved);
   }, sources.log);
 
+  const writer = new LatestMessageWriter<DiscoveryResponse>(call);
   const step = (action: () => DiscoveryResponse | undefined) => {
     if (closed) return;
     try {
       const response = action();
-      if (response) call.write(response);
+      if (response) writer.write(response);
     } catch (err) {
       stop();
       call.emit('error', statusOf(err));

@@ -14,7 +14,7 @@ import { StreamRecorder, rawWorkloadClient, securityHeader, type RawWorkloadClie
 
 // Real gRPC streams over a unix socket, served by streamState from one shared view, to show what
 // happens on the wire: one computation per change for every stream, the end of every stream on
-// PermissionDenied.
+// PermissionDenied, and a reader that stops reading making the server hold one message, not all.
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-shared-streams-'));
 const changes = new EventEmitter();
@@ -24,6 +24,7 @@ let client: RawWorkloadClient;
 
 /** The one identity every test stream belongs to: its state is a version number and a payload size. */
 const identity = { version: 0, payloadBytes: 16, denied: false, computations: 0 };
+const serverCalls: grpc.ServerWritableStream<unknown, X509SvidResponse>[] = [];
 
 const spiffeIdOf = (version: number) => `spiffe://example.org/v${version}`;
 const versionOf = (message: X509SvidResponse) => Number(message.svids[0]?.spiffe_id.split('/v')[1]);
@@ -40,6 +41,7 @@ before(async () => {
   server = new grpc.Server();
   server.addService(workloadApiService().service, {
     FetchX509SVID: (call: grpc.ServerWritableStream<unknown, X509SvidResponse>) => {
+      serverCalls.push(call);
       streamState(call, views, streamStateSpec('FetchX509SVID uid:1000', computeState), (state) => state);
     },
   });
@@ -96,4 +98,37 @@ test('WL-30: when the identity has no entry left, every stream of it ends with P
   assert.ok(streams.every((s) => s.error?.code === grpc.status.PERMISSION_DENIED && s.error.details === 'no identity issued'));
   assert.equal(identity.computations, 2);
   assert.equal(views.size, 0);
+});
+
+test('a reader that stops reading: the agent holds one message for it, not one per change, and the latest arrives once it reads again', async () => {
+  Object.assign(identity, { version: 1, payloadBytes: 256 * 1024, denied: false, computations: 0 });
+  const callsBefore = serverCalls.length;
+  const stream = client.FetchX509SVID({}, securityHeader());
+  const received: number[] = [];
+  stream.on('data', (m: X509SvidResponse) => received.push(versionOf(m)));
+  stream.on('error', (err: grpc.ServiceError) => assert.equal(err.code, grpc.status.CANCELLED));
+  await until(() => received.length === 1, 'the first message');
+  stream.pause();
+  const call = serverCalls[callsBefore] as grpc.ServerWritableStream<unknown, X509SvidResponse>;
+
+  const changesPushed = 100;
+  let mostQueued = 0;
+  for (let v = 2; v <= changesPushed + 1; v++) {
+    identity.version = v;
+    changes.emit('change');
+    await sleep(2);
+    mostQueued = Math.max(mostQueued, call.writableLength);
+  }
+  await sleep(100);
+  assert.equal(call.writableLength, 1, 'the reader stopped: one message is stuck on its way (else this test shows nothing)');
+  assert.ok(mostQueued <= 1, `at most one message queued in the stream, saw ${mostQueued}`);
+
+  stream.resume();
+  await until(() => received.at(-1) === changesPushed + 1, 'the latest state');
+  await sleep(50);
+  assert.equal(received.at(-1), changesPushed + 1, 'the last message is the latest state');
+  assert.ok(received.length < changesPushed / 2, `${received.length} messages for ${changesPushed} changes: the ones in between were skipped`);
+  assert.deepEqual(received, [...received].sort((a, b) => a - b), 'never an older state after a newer one');
+  stream.cancel();
+  await until(() => views.size === 0, 'the view to go');
 });
