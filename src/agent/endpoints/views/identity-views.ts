@@ -11,7 +11,11 @@ export interface ViewSpec<S> {
 }
 
 export interface ViewWatch<S> {
-  /** The view's state now (computed again first when a change came since the last time). */
+  /**
+   * The view's state now: computed again when a change came since, and on a watcher's first call.
+   * Time passes without events (an SVID expires while the server is unreachable), so a new
+   * stream does not start from a state computed before it came.
+   */
   current(): S;
   /** Stop listening; the view goes once its last watcher has closed. */
   close(): void;
@@ -28,9 +32,9 @@ class View<S> {
 
   constructor(private readonly spec: ViewSpec<S>) {}
 
-  current(generation: number): S {
+  current(generation: number, fresh = false): S {
     let state = this.state;
-    if (state === undefined || this.computedAt !== generation) {
+    if (state === undefined || fresh || this.computedAt !== generation) {
       state = this.state = this.spec.compute(state);
       this.computedAt = generation;
       this.announced ??= this.spec.fingerprint(state);
@@ -78,8 +82,13 @@ export class IdentityViews {
     const watched = view;
     watched.listeners.add(listener);
     let open = true;
+    let started = false;
     return {
-      current: () => watched.current(this.generation),
+      current: () => {
+        const fresh = !started;
+        started = true;
+        return watched.current(this.generation, fresh);
+      },
       close: () => {
         if (!open) return;
         open = false;
