@@ -14,6 +14,7 @@ import { startServer } from '../src/server/server.js';
 import { runAgentBenchmarks } from './agent.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
+import { runStreamsBenchmark } from './streams/benchmark.js';
 
 interface Result {
   name: string;
@@ -34,6 +35,11 @@ async function measure(name: string, ops: number, concurrency: number, fn: (i: n
 }
 
 async function main(): Promise<void> {
+  // BENCH_ONLY=streams runs that benchmark alone (the whole set takes minutes).
+  if (process.env.BENCH_ONLY === 'streams') {
+    console.log((await runStreamsBenchmark()).join('\n'));
+    return;
+  }
   const n = Number(process.env.BENCH_OPS ?? 2000);
   const results: Result[] = [];
 
@@ -67,6 +73,7 @@ async function main(): Promise<void> {
   console.log((await runAgentBenchmarks()).join('\n'));
   console.log((await runSchedulerBenchmark()).join('\n'));
   console.log((await runRotationBenchmark()).join('\n'));
+  console.log((await runStreamsBenchmark()).join('\n'));
 }
 
 await main();
