@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { IdentityViews, ViewSpec } from './views/identity-views.js';
-import { LatestMessageWriter } from './views/latest-message-writer.js';
+import { LatestMessageWriter } from './latest-message-writer.js';
 
 export type StreamState<M> = { kind: 'send'; message: M; fingerprint: string } | { kind: 'wait' } | { kind: 'deny'; details: string };
 

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../common/logger.js';
 import type { ViewWatch } from '../views/identity-views.js';
-import { LatestMessageWriter } from '../views/latest-message-writer.js';
+import { LatestMessageWriter } from '../latest-message-writer.js';
 import type { CallerSecrets } from './caller-secrets.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './envoy-messages.js';
 import { notAuthorizedError, statusOf } from './sds-error.js';

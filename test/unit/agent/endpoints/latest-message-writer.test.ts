@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LatestMessageWriter, type MessageSink } from '../../../../src/agent/endpoints/views/latest-message-writer.js';
+import { LatestMessageWriter, type MessageSink } from '../../../../src/agent/endpoints/latest-message-writer.js';
 
 /** A stream whose writes complete only when the test says so. */
 class HeldSink implements MessageSink<string> {
