@@ -17,6 +17,7 @@ import { runAuthorizationBenchmark } from './authorization.js';
 import { runCrlBenchmark } from './crl.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
+import { runStreamsBenchmark } from './streams/benchmark.js';
 
 interface Result {
   name: string;
@@ -81,6 +82,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   rotation: async () => console.log((await runRotationBenchmark()).join('\n')),
   crl: async () => console.log((await runCrlBenchmark()).join('\n')),
   'agent-scale': async () => console.log((await runAgentScaleBenchmark()).join('\n')),
+  streams: async () => console.log((await runStreamsBenchmark()).join('\n')),
 };
 
 async function main(): Promise<void> {

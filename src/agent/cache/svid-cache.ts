@@ -59,7 +59,7 @@ export class SvidCache extends EventEmitter {
     private readonly maxSvids: number,
   ) {
     super();
-    // Every open Workload API stream listens here; their number is bounded by connections, not by 10.
+    // One listener per endpoint service with open streams (identity views) and per socket: a few more than 10 is normal.
     this.setMaxListeners(0);
   }
 

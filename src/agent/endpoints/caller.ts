@@ -5,7 +5,7 @@ import { CallerProcess } from '../attestation/process-identity.js';
 import type { Selector } from '../attestation/selector.js';
 import { attestWorkload } from '../attestation/workload-attestor.js';
 import type { ExecutableHashCache } from '../attestation/executable-hash.js';
-import { selectorSet, type AgentEntry, type EntryCache } from '../sync/entry-cache.js';
+import { selectorSet, selectorSetKey, type AgentEntry, type EntryCache } from '../sync/entry-cache.js';
 
 /** Who connected, as the kernel said at accept time. */
 export interface Caller {
@@ -33,11 +33,16 @@ export async function attestCaller(caller: Caller, hashCache: ExecutableHashCach
   return selectors;
 }
 
-/**
- * The entries of a kernel-attested caller, as a function so that a stream sees entry changes.
- * Throws WorkloadAttestationError (callers answer Unavailable "workload attestation failed").
- */
-export async function attestedEntries(caller: Caller | undefined, entries: EntryCache, hashCache: ExecutableHashCache, log: Logger): Promise<() => AgentEntry[]> {
+/** A kernel-attested caller's entries, as a function so that a stream sees entry changes. */
+export interface CallerEntries {
+  /** Names the caller's selector set: callers with the same key have the same entries. */
+  key: string;
+  /** Matched again only after the entries changed; the array must not be changed. */
+  entries(): readonly AgentEntry[];
+}
+
+/** Throws WorkloadAttestationError (callers answer Unavailable "workload attestation failed"). */
+export async function attestedEntries(caller: Caller | undefined, entries: EntryCache, hashCache: ExecutableHashCache, log: Logger): Promise<CallerEntries> {
   if (!caller) throw new WorkloadAttestationError('no caller for this connection');
   let selectors: Set<string>;
   try {
@@ -46,5 +51,5 @@ export async function attestedEntries(caller: Caller | undefined, entries: Entry
     log.warn({ pid: caller.pid, err: (err as Error).message }, 'workload attestation failed');
     throw new WorkloadAttestationError((err as Error).message);
   }
-  return () => entries.matching(selectors);
+  return { key: selectorSetKey(selectors), entries: entries.matcher(selectors) };
 }

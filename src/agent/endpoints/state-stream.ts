@@ -1,19 +1,42 @@
 import * as grpc from '@grpc/grpc-js';
-import type { EventEmitter } from 'node:events';
+import type { IdentityViews, ViewSpec } from './views/identity-views.js';
+import { LatestMessageWriter } from './latest-message-writer.js';
 
 export type StreamState<M> = { kind: 'send'; message: M; fingerprint: string } | { kind: 'wait' } | { kind: 'deny'; details: string };
+
+/** Changes exactly when a stream state does: its kind, and the message or the reason for a denial. */
+export function stateFingerprint(state: StreamState<unknown>): string {
+  if (state.kind === 'send') return `send ${state.fingerprint}`;
+  return state.kind === 'deny' ? `deny ${state.details}` : 'wait';
+}
+
+/** A shared view whose state is a stream state. */
+export function streamStateSpec<M>(key: string, compute: (previous: StreamState<M> | undefined) => StreamState<M>): ViewSpec<StreamState<M>> {
+  return { key, compute, fingerprint: stateFingerprint };
+}
+
+/** A message to send; `previous` is kept as it is (its message not built again) when the fingerprint did not move. */
+export function sendState<M>(fingerprint: string, previous: StreamState<M> | undefined, build: () => M): StreamState<M> {
+  if (previous?.kind === 'send' && previous.fingerprint === fingerprint) return previous;
+  return { kind: 'send', fingerprint, message: build() };
+}
 
 /**
  * A Workload API stream: full state every time (WL-21), the first message as soon as there is
  * one (WL-22), a new one on every change that alters it (WL-23), and the end with
- * PermissionDenied once the caller has no identity left (WL-30).
+ * PermissionDenied once the caller has no identity left (WL-30). The state is computed once per
+ * change for every stream of the same view; `admit` makes it this stream's (a per-stream gate,
+ * or the identity). The stream only compares fingerprints and writes.
  */
-export function streamState<M>(call: grpc.ServerWritableStream<unknown, M>, compute: () => StreamState<M>, sources: readonly [EventEmitter, string][]): void {
+export function streamState<S, M>(call: grpc.ServerWritableStream<unknown, M>, views: IdentityViews, spec: ViewSpec<S>, admit: (shared: S) => StreamState<M>): void {
+  // Cancelled while its caller was attested: 'cancelled' has fired already and would never close the watch.
+  if (call.cancelled || call.destroyed) return;
+  const writer = new LatestMessageWriter<M>(call);
   let last: string | undefined;
   let done = false;
-  const update = () => {
+  const update = (shared: S) => {
     if (done) return;
-    const state = compute();
+    const state = admit(shared);
     if (state.kind === 'wait') return;
     if (state.kind === 'deny') {
       finish();
@@ -22,14 +45,14 @@ export function streamState<M>(call: grpc.ServerWritableStream<unknown, M>, comp
     }
     if (state.fingerprint === last) return;
     last = state.fingerprint;
-    call.write(state.message);
+    writer.write(state.message);
   };
+  const watch = views.watch(spec, update);
   const finish = () => {
     done = true;
-    for (const [emitter, event] of sources) emitter.off(event, update);
+    watch.close();
   };
-  for (const [emitter, event] of sources) emitter.on(event, update);
   call.on('cancelled', finish);
   call.on('close', finish);
-  update();
+  update(watch.current());
 }

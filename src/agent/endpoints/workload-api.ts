@@ -1,6 +1,4 @@
 import * as grpc from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import {
@@ -15,19 +13,19 @@ import {
   type X509BundlesResponse,
   type X509SvidResponse,
 } from '../../common/grpc/workload-api-types.js';
-import { concatDer } from '../../pki/pem.js';
-import { encodeJwtBundleJwks } from '../../spiffe/bundle.js';
 import { parseSpiffeId } from '../../spiffe/id.js';
 import { verifyJwtSvid } from '../../spiffe/jwt-svid-verify.js';
 import type { ExecutableHashCache } from '../attestation/executable-hash.js';
 import type { SvidCache } from '../cache/svid-cache.js';
 import type { JwtSvidCache } from '../cache/jwt-svid-cache.js';
 import type { AgentNode } from '../node/agent-node.js';
-import type { AgentEntry } from '../sync/entry-cache.js';
 import type { SyncClient } from '../sync/sync-client.js';
-import { attestedEntries, type Caller } from './caller.js';
-import { streamState, type StreamState } from './state-stream.js';
-import { dedupeHints, readySvids, toX509SvidMessage } from './workload-identities.js';
+import { attestedEntries, type Caller, type CallerEntries } from './caller.js';
+import { jwtBundlesState, noIdentity, x509BundlesState, x509SvidState, type IdentityInputs, type IdentityState } from './identity-states.js';
+import { streamState, streamStateSpec } from './state-stream.js';
+import { agentChangeEvents } from './views/agent-changes.js';
+import { IdentityViews } from './views/identity-views.js';
+import { dedupeHints } from './workload-identities.js';
 
 export interface WorkloadApiDeps {
   node: AgentNode;
@@ -39,8 +37,6 @@ export interface WorkloadApiDeps {
   hashCache: ExecutableHashCache;
   callerOf(call: { getPeer(): string }): Caller | undefined;
 }
-
-const noIdentity = 'no identity issued';
 
 class RpcError extends Error {
   constructor(
@@ -64,11 +60,11 @@ function checkSecurityHeader(metadata: grpc.Metadata): void {
 
 export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceImplementation {
   const { node, sync, svids, clock, log } = deps;
-  const trustDomainKey = () => `spiffe://${node.trust.trustDomain}`;
-  const bundleDer = () => node.bundle?.x509Authorities ?? [];
+  const inputs: IdentityInputs = { svids, node, now: () => clock.now().getTime() };
+  const views = new IdentityViews(agentChangeEvents(deps));
 
   /** Caller's matching entries, from kernel-attested selectors (never from anything the caller says). */
-  async function entriesOfCaller(call: { getPeer(): string; metadata: grpc.Metadata }): Promise<() => AgentEntry[]> {
+  async function entriesOfCaller(call: { getPeer(): string; metadata: grpc.Metadata }): Promise<CallerEntries> {
     checkSecurityHeader(call.metadata);
     try {
       return await attestedEntries(deps.callerOf(call), sync.entries, deps.hashCache, log);
@@ -77,50 +73,22 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
     }
   }
 
-  const sources: [EventEmitter, string][] = [
-    [svids, 'updated'],
-    [sync, 'entries'],
-    [node, 'bundle'],
-    [node, 'trust'],
-  ];
-  const crls = () => node.trustState.crlsDer.map((d) => Buffer.from(d));
-  const crlFingerprint = () => createHash('sha256').update(concatDer(node.trustState.crlsDer)).digest('hex');
-
-  /** A stream whose state is computed from the caller's entries, after the caller is attested. */
-  function callerStream<M>(compute: (entries: () => AgentEntry[]) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
+  /** A stream of what `stateOf` makes of the caller's entries, computed once for every caller with the same selectors. */
+  function callerStream<M>(rpc: string, stateOf: IdentityState<M>): grpc.handleServerStreamingCall<unknown, M> {
     return (call) => {
       entriesOfCaller(call)
-        .then((entries) => streamState(call, () => compute(entries), sources))
+        .then((caller) => streamState(call, views, streamStateSpec<M>(`${rpc} ${caller.key}`, (previous) => stateOf(caller.entries(), inputs, previous)), (state) => state))
         .catch((err: unknown) => call.emit('error', serviceError(err)));
     };
   }
 
-  const FetchX509SVID = callerStream<X509SvidResponse>((entries) => {
-    const matched = entries();
-    if (matched.length === 0) return { kind: 'deny', details: noIdentity };
-    const ready = dedupeHints(readySvids(matched, svids, clock.now().getTime()));
-    // Entries exist but their SVIDs are being signed: the stream waits (lessons row 15).
-    if (ready.length === 0) return { kind: 'wait' };
-    const roots = bundleDer();
-    const fingerprint = `${ready.map((s) => s.serial).join(',')}|${createHash('sha256').update(concatDer(roots)).digest('hex')}|${crlFingerprint()}`;
-    return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: crls(), federated_bundles: {} } };
-  });
-
-  const FetchX509Bundles = callerStream<X509BundlesResponse>((entries) => {
-    if (entries().length === 0) return { kind: 'deny', details: noIdentity };
-    const der = concatDer(bundleDer());
-    return { kind: 'send', fingerprint: `${createHash('sha256').update(der).digest('hex')}|${crlFingerprint()}`, message: { crl: crls(), bundles: { [trustDomainKey()]: Buffer.from(der) } } };
-  });
-
-  const FetchJWTBundles = callerStream<JwtBundlesResponse>((entries) => {
-    if (entries().length === 0) return { kind: 'deny', details: noIdentity };
-    const jwks = encodeJwtBundleJwks(node.bundle?.jwtAuthorities ?? []);
-    return { kind: 'send', fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
-  });
+  const FetchX509SVID = callerStream<X509SvidResponse>('FetchX509SVID', x509SvidState);
+  const FetchX509Bundles = callerStream<X509BundlesResponse>('FetchX509Bundles', x509BundlesState);
+  const FetchJWTBundles = callerStream<JwtBundlesResponse>('FetchJWTBundles', jwtBundlesState);
 
   const FetchJWTSVID: grpc.handleUnaryCall<JwtSvidRequest, JwtSvidResponse> = async (call, callback) => {
     try {
-      const entries = await entriesOfCaller(call);
+      const caller = await entriesOfCaller(call);
       const audience = call.request.audience.filter((a) => a !== '');
       if (audience.length === 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'audience must be specified');
       let wanted: string | undefined;
@@ -131,7 +99,7 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
           throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid requested SPIFFE ID: ${(err as Error).message}`);
         }
       }
-      const matched = entries().filter((e) => wanted === undefined || e.spiffeId === wanted);
+      const matched = caller.entries().filter((e) => wanted === undefined || e.spiffeId === wanted);
       if (matched.length === 0) throw new RpcError(grpc.status.PERMISSION_DENIED, noIdentity);
       const out: JwtSvid[] = [];
       for (const entry of dedupeHints(matched)) {

@@ -1,18 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../../common/clock.js';
 import type { Logger } from '../../../common/logger.js';
-import { concatDer } from '../../../pki/pem.js';
-import { encodeJwtBundleJwks } from '../../../spiffe/bundle.js';
 import { parseSpiffeId } from '../../../spiffe/id.js';
 import type { ExecutableHashCache } from '../../attestation/executable-hash.js';
 import type { JwtSvidCache } from '../../cache/jwt-svid-cache.js';
 import type { SvidCache } from '../../cache/svid-cache.js';
 import type { AgentNode } from '../../node/agent-node.js';
 import type { SyncClient } from '../../sync/sync-client.js';
-import { streamState, type StreamState } from '../state-stream.js';
-import { dedupeHints, readySvids, toX509SvidMessage } from '../workload-identities.js';
+import { jwtBundlesState, x509BundlesState, x509SvidState, type IdentityInputs, type IdentityState } from '../identity-states.js';
+import { streamState, streamStateSpec } from '../state-stream.js';
+import { agentChangeEvents } from '../views/agent-changes.js';
+import { IdentityViews } from '../views/identity-views.js';
+import { dedupeHints } from '../workload-identities.js';
 import { authenticateBroker, checkBrokerHeader } from './caller-auth.js';
 import { BrokerError, notEntitled, toBrokerStatus, workloadNotFound } from './errors.js';
 import type { FetchJwtSvidRequest, FetchJwtSvidResponse, JwtBundlesResponse, X509BundlesResponse, X509SvidResponse } from './messages.js';
@@ -38,16 +37,9 @@ export const workloadWatchIntervalMs = 1000;
 /** `spiffe.broker.API` (consumers §6.4): every call names its workload by a PID reference. */
 export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChainOf(call: { getPeer(): string }): readonly Uint8Array[] | undefined }): grpc.UntypedServiceImplementation {
   const { node, sync, svids, clock, log } = deps;
-  const trustDomainKey = () => `spiffe://${node.trust.trustDomain}`;
+  const inputs: IdentityInputs = { svids, node, now: () => clock.now().getTime() };
+  const views = new IdentityViews(agentChangeEvents(deps));
   const bundleDer = () => node.bundle?.x509Authorities ?? [];
-  const crls = () => node.trustState.crlsDer.map((d) => Buffer.from(d));
-  const crlFingerprint = () => createHash('sha256').update(concatDer(node.trustState.crlsDer)).digest('hex');
-  const sources: [EventEmitter, string][] = [
-    [svids, 'updated'],
-    [sync, 'entries'],
-    [node, 'bundle'],
-    [node, 'trust'],
-  ];
 
   /** Header, then the broker's mTLS SVID, then the reference: the order §4.8 errors are found in. */
   async function referencedWorkload(call: Call): Promise<ReferencedWorkload> {
@@ -68,8 +60,11 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
     return workload;
   }
 
-  /** Full state per message, the first at once (§4.4); ends NotFound when the workload stops (§4.9). */
-  function workloadStream<M>(compute: (workload: ReferencedWorkload) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
+  /**
+   * Full state per message, the first at once (§4.4), computed once for every workload with the
+   * same selectors; ends NotFound when the workload stops (§4.9).
+   */
+  function workloadStream<M>(rpc: string, stateOf: IdentityState<M>): grpc.handleServerStreamingCall<unknown, M> {
     return (call) => {
       referencedWorkload(call as unknown as Call)
         .then((workload) => {
@@ -90,33 +85,17 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
           call.on('cancelled', end);
           call.on('close', end);
           call.on('error', end);
-          streamState(call, () => (workload.alive() ? compute(workload) : { kind: 'wait' }), sources);
+          if (call.cancelled) end();
+          const spec = streamStateSpec<M>(`${rpc} ${workload.key}`, (previous) => stateOf(workload.entries(), inputs, previous));
+          streamState(call, views, spec, (state) => (workload.alive() ? state : { kind: 'wait' }));
         })
         .catch((err: unknown) => call.emit('error', toBrokerStatus(err)));
     };
   }
 
-  const SubscribeToX509SVID = workloadStream<X509SvidResponse>((workload) => {
-    const matched = workload.entries();
-    if (matched.length === 0) return { kind: 'deny', details: 'no identity issued' };
-    const ready = dedupeHints(readySvids(matched, svids, clock.now().getTime()));
-    if (ready.length === 0) return { kind: 'wait' };
-    const roots = bundleDer();
-    const fingerprint = `${ready.map((s) => s.serial).join(',')}|${createHash('sha256').update(concatDer(roots)).digest('hex')}|${crlFingerprint()}`;
-    return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: crls(), federated_bundles: {} } };
-  });
-
-  const SubscribeToX509Bundles = workloadStream<X509BundlesResponse>((workload) => {
-    if (workload.entries().length === 0) return { kind: 'deny', details: 'no identity issued' };
-    const der = concatDer(bundleDer());
-    return { kind: 'send', fingerprint: `${createHash('sha256').update(der).digest('hex')}|${crlFingerprint()}`, message: { crl: crls(), bundles: { [trustDomainKey()]: Buffer.from(der) } } };
-  });
-
-  const SubscribeToJWTBundles = workloadStream<JwtBundlesResponse>((workload) => {
-    if (workload.entries().length === 0) return { kind: 'deny', details: 'no identity issued' };
-    const jwks = encodeJwtBundleJwks(node.bundle?.jwtAuthorities ?? []);
-    return { kind: 'send', fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
-  });
+  const SubscribeToX509SVID = workloadStream<X509SvidResponse>('SubscribeToX509SVID', x509SvidState);
+  const SubscribeToX509Bundles = workloadStream<X509BundlesResponse>('SubscribeToX509Bundles', x509BundlesState);
+  const SubscribeToJWTBundles = workloadStream<JwtBundlesResponse>('SubscribeToJWTBundles', jwtBundlesState);
 
   const FetchJWTSVID: grpc.handleUnaryCall<FetchJwtSvidRequest, FetchJwtSvidResponse> = async (call, callback) => {
     let workload: ReferencedWorkload | undefined;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../../common/logger.js';
 import type { ExecutableHashCache } from '../../attestation/executable-hash.js';
 import { CallerProcess } from '../../attestation/process-identity.js';
-import { selectorSet, type AgentEntry, type EntryCache } from '../../sync/entry-cache.js';
+import { selectorSet, selectorSetKey, type AgentEntry, type EntryCache } from '../../sync/entry-cache.js';
 import { attestPid } from '../delegated/pid-attestation.js';
 import * as grpc from '@grpc/grpc-js';
 import { BrokerError, workloadNotFound } from './errors.js';
@@ -10,6 +10,8 @@ import { processExists } from './reference.js';
 /** A referenced workload, attested by the agent, held for as long as the call needs it. */
 export interface ReferencedWorkload {
   pid: number;
+  /** Names its selector set: workloads with the same key have the same entries. */
+  key: string;
   /** Its entries now (entries change while a stream is open); admin entries are never handed out. */
   entries(): AgentEntry[];
   /** False once the process exited or its pid names another process (§4.9). */
@@ -33,9 +35,11 @@ export async function attestReferencedPid(pid: number, deps: { entries: EntryCac
   try {
     const selectors = selectorSet(await attestPid(pid, { hashCache: deps.hashCache, logger: deps.log }));
     if (!process.stillSameProcess()) throw workloadNotFound(pid);
+    const matched = deps.entries.matcher(selectors);
     return {
       pid,
-      entries: () => deps.entries.matching(selectors).filter((e) => !e.admin),
+      key: selectorSetKey(selectors),
+      entries: () => matched().filter((e) => !e.admin),
       alive: () => process.stillSameProcess(),
       release: () => process.close(),
     };

@@ -1,19 +1,20 @@
 import * as grpc from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../../common/clock.js';
 import type { Logger } from '../../../common/logger.js';
 import { concatDer } from '../../../pki/pem.js';
-import { encodeJwtBundleJwks } from '../../../spiffe/bundle.js';
 import type { ExecutableHashCache } from '../../attestation/executable-hash.js';
 import type { JwtSvidCache } from '../../cache/jwt-svid-cache.js';
 import type { SvidCache } from '../../cache/svid-cache.js';
 import type { DelegateScopeConfig } from '../../config.js';
 import type { AgentNode } from '../../node/agent-node.js';
-import { selectorSet } from '../../sync/entry-cache.js';
+import { selectorSet, selectorSetKey, type AgentEntry } from '../../sync/entry-cache.js';
+import { selectorKey } from '../../sync/selector-index.js';
 import type { SyncClient } from '../../sync/sync-client.js';
 import { attestCaller, type Caller } from '../caller.js';
-import { streamState, type StreamState } from '../state-stream.js';
+import { sendState, stateFingerprint, streamState, type StreamState } from '../state-stream.js';
+import { jwtBundleJwks, x509RootsFingerprint } from '../trust-fingerprints.js';
+import { agentChangeEvents } from '../views/agent-changes.js';
+import { IdentityViews, type ViewSpec } from '../views/identity-views.js';
 import { DelegatePolicy, type Authorization } from './authorization.js';
 import { delegatedEntries, type DelegatedEntries, type TargetSelectors } from './delegated-entries.js';
 import type {
@@ -29,7 +30,7 @@ import { attestPid } from './pid-attestation.js';
 import { RpcError, statusText, toServiceError } from './rpc-error.js';
 import { toJwtSvidMessage } from './svid-messages.js';
 import { parseTarget } from './target.js';
-import { X509SvidsSubscription } from './x509-svids-state.js';
+import { delegatedSvids, X509SvidsSubscription, type DelegatedSvids } from './x509-svids-state.js';
 
 export interface DelegatedIdentityDeps {
   node: AgentNode;
@@ -46,28 +47,47 @@ export interface DelegatedIdentityDeps {
 
 type Call = { getPeer(): string; request: unknown };
 
+/** A delegate as its kernel-attested selectors describe it. */
+interface DelegateCaller {
+  /** Names the selector set: callers with the same key are the same delegate. */
+  key: string;
+  /** Its own entries now (matched again only after the entries changed). */
+  entries(): readonly AgentEntry[];
+}
+
+/** What every SubscribeToX509SVIDs stream of one delegate for one target may be sent. */
+type DelegatedSvidsState = { allowed: false; details: string } | { allowed: true; svids: DelegatedSvids };
+
+const delegatedSvidsFingerprint = (state: DelegatedSvidsState) => (state.allowed ? `${state.svids.complete} ${state.svids.fingerprint}` : `deny ${state.details}`);
+
+/** Names a target: the selectors in the order asked (a refusal names them in that order) and how they were obtained. */
+const targetKey = (target: TargetSelectors) => JSON.stringify([target.attestedByAgent, target.selectors.map(selectorKey)]);
+
 /** `spire.api.agent.delegatedidentity.v1.DelegatedIdentity` (spec §6, consumers §6.1). */
 export function delegatedIdentityHandlers(deps: DelegatedIdentityDeps & { log: Logger; callerOf(call: { getPeer(): string }): Caller | undefined }): grpc.UntypedServiceImplementation {
   const { node, sync, svids, clock, log } = deps;
   const policy = new DelegatePolicy(deps.authorizedDelegates, deps.delegateScopes);
   const trustDomainKey = () => `spiffe://${node.trust.trustDomain}`;
+  const views = new IdentityViews(agentChangeEvents(deps));
 
   /** DI-02: the caller's own selectors, attested once per call from its kernel peer credentials (as SPIRE does). */
-  async function callerSelectors(call: Call): Promise<ReadonlySet<string>> {
+  async function attestedDelegate(call: Call): Promise<DelegateCaller> {
     const caller = deps.callerOf(call);
     if (!caller) throw new RpcError(grpc.status.UNAVAILABLE, statusText.attestationFailed, 'no peer credentials for this connection');
+    let selectors: ReadonlySet<string>;
     try {
-      return selectorSet(await attestCaller(caller, deps.hashCache, log));
+      selectors = selectorSet(await attestCaller(caller, deps.hashCache, log));
     } catch (err) {
       throw new RpcError(grpc.status.UNAVAILABLE, statusText.attestationFailed, `caller pid ${caller.pid}: ${(err as Error).message}`);
     }
+    return { key: selectorSetKey(selectors), entries: sync.entries.matcher(selectors) };
   }
 
   /** DI-02/DI-03: run on every call and again before every message a stream sends. */
-  const authorize = (selectors: ReadonlySet<string>): Authorization => policy.authorize(sync.entries.matching(selectors));
+  const authorize = (caller: DelegateCaller): Authorization => policy.authorize(caller.entries());
 
-  function requireAuthorized(selectors: ReadonlySet<string>): void {
-    const auth = authorize(selectors);
+  function requireAuthorized(caller: DelegateCaller): void {
+    const auth = authorize(caller);
     if (!auth.allowed) throw new RpcError(grpc.status.PERMISSION_DENIED, auth.details);
   }
 
@@ -82,7 +102,7 @@ export function delegatedIdentityHandlers(deps: DelegatedIdentityDeps & { log: L
     }
   }
 
-  function entriesFor(caller: ReadonlySet<string>, target: TargetSelectors): DelegatedEntries {
+  function entriesFor(caller: DelegateCaller, target: TargetSelectors): DelegatedEntries {
     const auth = authorize(caller);
     if (!auth.allowed) return auth;
     return delegatedEntries(target, auth.scopes, sync.entries);
@@ -101,77 +121,75 @@ export function delegatedIdentityHandlers(deps: DelegatedIdentityDeps & { log: L
     return status;
   }
 
-  /** A stream whose first check (caller attested and authorized) happens before it starts. */
-  function delegateStream<Req, M>(start: (call: grpc.ServerWritableStream<Req, M>, caller: ReadonlySet<string>) => Promise<() => StreamState<M>>, sources: readonly [EventEmitter, string][]): grpc.handleServerStreamingCall<Req, M> {
+  /**
+   * A stream whose first check (caller attested and authorized) happens before it starts. Its
+   * state is computed once per change for every stream with the same `spec.key`; `admit` makes
+   * it this stream's.
+   */
+  function delegateStream<Req, S, M>(start: (call: grpc.ServerWritableStream<Req, M>, caller: DelegateCaller) => Promise<{ spec: ViewSpec<S>; admit: (shared: S) => StreamState<M> }>): grpc.handleServerStreamingCall<Req, M> {
     return (call) => {
       (async () => {
-        const caller = await callerSelectors(call);
+        const caller = await attestedDelegate(call);
         requireAuthorized(caller);
-        const next = await start(call, caller);
-        if (call.cancelled) return;
-        streamState(
-          call,
-          () => {
-            const state = next();
-            if (state.kind === 'deny') log.warn({ ...who(call), details: state.details }, 'delegated identity stream ended with PermissionDenied');
-            return state;
-          },
-          sources,
-        );
+        const { spec, admit } = await start(call, caller);
+        streamState(call, views, spec, (shared) => {
+          const state = admit(shared);
+          if (state.kind === 'deny') log.warn({ ...who(call), details: state.details }, 'delegated identity stream ended with PermissionDenied');
+          return state;
+        });
       })().catch((err: unknown) => call.emit('error', fail(call, err)));
     };
   }
 
-  const SubscribeToX509SVIDs = delegateStream<SubscribeToX509SvidsRequest, SubscribeToX509SvidsResponse>(
-    async (call, caller) => {
-      const target = await targetSelectors(call.request);
-      const subscription = new X509SvidsSubscription(svids, () => clock.now().getTime());
-      log.info({ ...who(call), selectors: target.attestedByAgent ? `pid ${call.request.pid}` : target.selectors.map((s) => `${s.type}:${s.value}`) }, 'delegate subscribed to X509-SVIDs');
-      return () => {
+  const SubscribeToX509SVIDs = delegateStream<SubscribeToX509SvidsRequest, DelegatedSvidsState, SubscribeToX509SvidsResponse>(async (call, caller) => {
+    const target = await targetSelectors(call.request);
+    log.info({ ...who(call), selectors: target.attestedByAgent ? `pid ${call.request.pid}` : target.selectors.map((s) => `${s.type}:${s.value}`) }, 'delegate subscribed to X509-SVIDs');
+    const spec: ViewSpec<DelegatedSvidsState> = {
+      key: `SubscribeToX509SVIDs ${caller.key} ${targetKey(target)}`,
+      compute: (previous) => {
         const obtained = entriesFor(caller, target);
-        if (!obtained.allowed) return { kind: 'deny', details: obtained.details };
-        return subscription.next(obtained.entries);
-      };
-    },
-    [
-      [svids, 'updated'],
-      [sync, 'entries'],
-    ],
-  );
-
-  /** DI-06/DI-08: the full current map every time (not SPIRE's cumulative one); re-authorized on every entry change too. */
-  function bundleStream<M>(message: () => { fingerprint: string; message: M } | undefined) {
-    return delegateStream<unknown, M>(
-      async (_call, caller) => () => {
-        const auth = authorize(caller);
-        if (!auth.allowed) return { kind: 'deny', details: auth.details };
-        const next = message();
-        return next ? { kind: 'send', ...next } : { kind: 'wait' };
+        if (!obtained.allowed) return { allowed: false, details: obtained.details };
+        return { allowed: true, svids: delegatedSvids(obtained.entries, svids, clock.now().getTime(), previous?.allowed ? previous.svids : undefined) };
       },
-      [
-        [node, 'bundle'],
-        [sync, 'entries'],
-      ],
-    );
-  }
-
-  const SubscribeToX509Bundles = bundleStream<SubscribeToX509BundlesResponse>(() => {
-    if (!node.bundle) return undefined;
-    const der = Buffer.from(concatDer(node.bundle.x509Authorities));
-    return { fingerprint: createHash('sha256').update(der).digest('hex'), message: { ca_certificates: { [trustDomainKey()]: der } } };
+      fingerprint: delegatedSvidsFingerprint,
+    };
+    const subscription = new X509SvidsSubscription();
+    return { spec, admit: (state) => (state.allowed ? subscription.next(state.svids) : { kind: 'deny', details: state.details }) };
   });
 
-  const SubscribeToJWTBundles = bundleStream<SubscribeToJwtBundlesResponse>(() => {
-    if (!node.bundle) return undefined;
-    const jwks = encodeJwtBundleJwks(node.bundle.jwtAuthorities);
-    return { fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
+  /** DI-06/DI-08: the full current map every time (not SPIRE's cumulative one); re-authorized on every entry change too. */
+  function bundleStream<M>(rpc: string, message: (previous: StreamState<M> | undefined) => StreamState<M>) {
+    return delegateStream<unknown, StreamState<M>, M>(async (_call, caller) => ({
+      spec: {
+        key: `${rpc} ${caller.key}`,
+        compute: (previous) => {
+          const auth = authorize(caller);
+          return auth.allowed ? message(previous) : { kind: 'deny', details: auth.details };
+        },
+        fingerprint: stateFingerprint,
+      },
+      admit: (state) => state,
+    }));
+  }
+
+  const SubscribeToX509Bundles = bundleStream<SubscribeToX509BundlesResponse>('SubscribeToX509Bundles', (previous) => {
+    const bundle = node.bundle;
+    if (!bundle) return { kind: 'wait' };
+    return sendState(x509RootsFingerprint(bundle), previous, () => ({ ca_certificates: { [trustDomainKey()]: Buffer.from(concatDer(bundle.x509Authorities)) } }));
+  });
+
+  const SubscribeToJWTBundles = bundleStream<SubscribeToJwtBundlesResponse>('SubscribeToJWTBundles', (previous) => {
+    const bundle = node.bundle;
+    if (!bundle) return { kind: 'wait' };
+    const jwks = jwtBundleJwks(bundle);
+    return sendState(jwks, previous, () => ({ bundles: { [trustDomainKey()]: Buffer.from(jwks) } }));
   });
 
   const FetchJWTSVIDs: grpc.handleUnaryCall<FetchJwtSvidsRequest, FetchJwtSvidsResponse> = async (call, callback) => {
     try {
       const audience = call.request.audience.filter((a) => a !== '');
       if (audience.length === 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, statusText.noAudience);
-      const caller = await callerSelectors(call);
+      const caller = await attestedDelegate(call);
       requireAuthorized(caller);
       const obtained = entriesFor(caller, await targetSelectors(call.request));
       if (!obtained.allowed) throw new RpcError(grpc.status.PERMISSION_DENIED, obtained.details);

@@ -1,14 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
-import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../../common/clock.js';
 import type { Logger } from '../../../common/logger.js';
 import { secretDiscoveryService } from '../../../common/grpc/protos.js';
 import type { ExecutableHashCache } from '../../attestation/executable-hash.js';
 import type { SvidCache } from '../../cache/svid-cache.js';
 import type { AgentNode } from '../../node/agent-node.js';
-import type { AgentEntry } from '../../sync/entry-cache.js';
 import type { SyncClient } from '../../sync/sync-client.js';
-import { attestedEntries, type Caller } from '../caller.js';
+import { attestedEntries, type Caller, type CallerEntries } from '../caller.js';
+import { agentChangeEvents } from '../views/agent-changes.js';
+import { IdentityViews, type ViewSpec } from '../views/identity-views.js';
 import { callerSecrets, type CallerSecrets } from './caller-secrets.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './envoy-messages.js';
 import { notAuthorizedError, SdsError, statusOf } from './sds-error.js';
@@ -44,15 +44,10 @@ export function sdsHandlers(deps: SdsDeps): grpc.UntypedServiceImplementation {
   if (settings.default_bundle_name === settings.default_all_bundles_name) {
     log.warn({ name: settings.default_bundle_name }, 'sds.default_all_bundles_name equals sds.default_bundle_name and is ignored: that name serves the own trust domain only');
   }
-  const changeEvents: [EventEmitter, string][] = [
-    [svids, 'updated'],
-    [sync, 'entries'],
-    [node, 'bundle'],
-    [node, 'trust'],
-  ];
+  const views = new IdentityViews(agentChangeEvents(deps));
 
   /** Selectors come from the kernel-attested caller, never from the request (SDS-10 on failure). */
-  async function entriesOfCaller(call: { getPeer(): string }): Promise<() => AgentEntry[]> {
+  async function entriesOfCaller(call: { getPeer(): string }): Promise<CallerEntries> {
     try {
       return await attestedEntries(deps.callerOf(call), sync.entries, deps.hashCache, log);
     } catch {
@@ -60,8 +55,8 @@ export function sdsHandlers(deps: SdsDeps): grpc.UntypedServiceImplementation {
     }
   }
 
-  const stateOf = (entries: () => AgentEntry[]): CallerSecrets =>
-    callerSecrets({ entries: entries(), svids, bundle: node.bundle, trustDomain: node.trust.trustDomain, federatedBundles: deps.federatedBundles?.() ?? [], now: clock.now().getTime() });
+  const stateOf = (caller: CallerEntries): CallerSecrets =>
+    callerSecrets({ entries: caller.entries(), svids, bundle: node.bundle, trustDomain: node.trust.trustDomain, federatedBundles: deps.federatedBundles?.() ?? [], now: clock.now().getTime() });
 
   const select = (request: DiscoveryRequest, state: CallerSecrets): SecretSelection =>
     buildSecrets(request.resource_names, state.sources, { names: settings, spiffeValidator: useSpiffeValidator(request.node, settings.disable_spiffe_cert_validation) });
@@ -75,8 +70,11 @@ export function sdsHandlers(deps: SdsDeps): grpc.UntypedServiceImplementation {
     });
     // Requests wait in the stream's buffer until the caller is attested: no 'data' listener yet.
     entriesOfCaller(call)
-      .then((entries) => {
-        if (!cancelled) stop = runSecretStream(call, { state: () => stateOf(entries), select, changes: changeEvents, log });
+      .then((caller) => {
+        if (cancelled) return;
+        // Computed once per change for every stream of a caller with these selectors.
+        const spec: ViewSpec<CallerSecrets> = { key: `StreamSecrets ${caller.key}`, compute: () => stateOf(caller), fingerprint: (s) => `${s.servable} ${s.fingerprint}` };
+        stop = runSecretStream(call, { watch: (listener) => views.watch(spec, listener), select, log });
       })
       .catch((err: unknown) => call.emit('error', statusOf(err)));
   }

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { EventEmitter } from 'node:events';
 import type { Logger } from '../../../common/logger.js';
+import type { ViewWatch } from '../views/identity-views.js';
+import { LatestMessageWriter } from '../latest-message-writer.js';
 import type { CallerSecrets } from './caller-secrets.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './envoy-messages.js';
 import { notAuthorizedError, statusOf } from './sds-error.js';
@@ -8,11 +9,9 @@ import type { SecretSelection } from './secret-builder.js';
 import { SecretStreamSession } from './stream-session.js';
 
 export interface SecretStreamSources {
-  /** What the (attested) caller may be served now. */
-  state(): CallerSecrets;
+  /** What the (attested) caller may be served: `current()` now, and `listener` on every change. */
+  watch(listener: (state: CallerSecrets) => void): ViewWatch<CallerSecrets>;
   select(request: DiscoveryRequest, state: CallerSecrets): SecretSelection;
-  /** Events after which `state()` may have changed. */
-  changes: readonly [EventEmitter, string][];
   log: Logger;
 }
 
@@ -34,30 +33,30 @@ export function runSecretStream(call: grpc.ServerDuplexStream<DiscoveryRequest, 
     throw notAuthorizedError(selection.unserved);
   }, sources.log);
 
-  const stop = () => {
-    closed = true;
-    for (const [emitter, event] of sources.changes) emitter.off(event, refresh);
-  };
+  const writer = new LatestMessageWriter<DiscoveryResponse>(call);
   const step = (action: () => DiscoveryResponse | undefined) => {
     if (closed) return;
     try {
       const response = action();
-      if (response) call.write(response);
+      if (response) writer.write(response);
     } catch (err) {
       stop();
       call.emit('error', statusOf(err));
     }
   };
-  const refresh = () =>
+  const refresh = (state: CallerSecrets) =>
     step(() => {
-      const state = sources.state();
       if (!state.servable || state.fingerprint === current?.fingerprint) return undefined;
       current = state;
       return session.onUpdate();
     });
+  const watch = sources.watch(refresh);
+  const stop = () => {
+    closed = true;
+    watch.close();
+  };
 
-  for (const [emitter, event] of sources.changes) emitter.on(event, refresh);
-  refresh();
+  refresh(watch.current());
   call.on('data', (request: DiscoveryRequest) => step(() => session.onRequest(request)));
   // Envoy closing its side ends the stream cleanly (SDS-11).
   call.on('end', () => {

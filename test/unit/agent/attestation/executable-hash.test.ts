@@ -50,3 +50,27 @@ test('an unchanged file is served from the cache; the cache stays within its bou
 test('an unreadable file rejects', async () => {
   await assert.rejects(new ExecutableHashCache().sha256(join(root.dir, 'missing')), /ENOENT/);
 });
+
+test('issue 15 item 6: callers that ask together while a file is hashed share one read of it', async () => {
+  const path = join(root.dir, 'busy-binary');
+  const data = Buffer.alloc(8 * (1 << 20), 0x5a);
+  writeFileSync(path, data);
+  const cache = new ExecutableHashCache();
+  const digests = await Promise.all(Array.from({ length: 50 }, () => cache.sha256(path)));
+  assert.deepEqual(new Set(digests), new Set([sha256(data)]));
+  assert.equal(cache.hashed, 1, '50 callers, one read of the file');
+  assert.equal(await cache.sha256(path), sha256(data));
+  assert.equal(cache.hashed, 1, 'then served from the cache');
+  assert.equal(cache.hits, 1);
+});
+
+test('a failed hash is shared by the callers that waited for it, and not cached: the next caller reads again', async () => {
+  // A directory opens and stats like a file; reading it fails (EISDIR).
+  const cache = new ExecutableHashCache();
+  const results = await Promise.allSettled(Array.from({ length: 10 }, () => cache.sha256(root.dir)));
+  assert.ok(results.every((r) => r.status === 'rejected' && /EISDIR/.test(String(r.reason))));
+  assert.equal(cache.hashed, 1, 'one attempt for the ten callers');
+  await assert.rejects(cache.sha256(root.dir), /EISDIR/);
+  assert.equal(cache.hashed, 2, 'the failure was not kept: a later caller tries again');
+  assert.equal(cache.size, 0);
+});

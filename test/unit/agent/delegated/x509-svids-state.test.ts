@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CachedSvid } from '../../../../src/agent/cache/svid-cache.js';
 import type { SubscribeToX509SvidsResponse } from '../../../../src/agent/endpoints/delegated/messages.js';
-import { X509SvidsSubscription } from '../../../../src/agent/endpoints/delegated/x509-svids-state.js';
+import { delegatedSvids, X509SvidsSubscription } from '../../../../src/agent/endpoints/delegated/x509-svids-state.js';
 import type { StreamState } from '../../../../src/agent/endpoints/state-stream.js';
+import type { AgentEntry } from '../../../../src/agent/sync/entry-cache.js';
 import { agentEntry } from './entries-fixture.js';
 
 const now = Date.parse('2030-01-01T00:00:00Z');
@@ -24,6 +25,12 @@ function svidFor(entry: { id: string; spiffeId: string; hint: string }, serial: 
   };
 }
 
+/** One stream of a delegate whose obtained entries' SVIDs are in `cache`. */
+function subscriptionTo(cache: Map<string, CachedSvid>) {
+  const subscription = new X509SvidsSubscription();
+  return { next: (entries: AgentEntry[]) => subscription.next(delegatedSvids(entries, { get: (id) => cache.get(id) }, now)) };
+}
+
 const sent = (state: StreamState<SubscribeToX509SvidsResponse>) => {
   assert.equal(state.kind, 'send');
   return state.kind === 'send' ? state.message.x509_svids.map((s) => `spiffe://${s.x509_svid.id.trust_domain}${s.x509_svid.id.path}`) : [];
@@ -33,7 +40,7 @@ test('consumers §1.7: the first message waits until every obtained entry has a 
   const a = agentEntry('spiffe://a.org/identity/1', ['cilium:mutual-auth']);
   const b = agentEntry('spiffe://a.org/identity/2', ['cilium:mutual-auth']);
   const cache = new Map<string, CachedSvid>([[a.id, svidFor(a, '01')]]);
-  const subscription = new X509SvidsSubscription({ get: (id) => cache.get(id) }, () => now);
+  const subscription = subscriptionTo(cache);
   assert.deepEqual(subscription.next([a, b]), { kind: 'wait' }, 'one of two SVIDs is not there: a partial first message would read as a deletion');
   cache.set(b.id, svidFor(b, '02'));
   assert.deepEqual(sent(subscription.next([a, b])), ['spiffe://a.org/identity/1', 'spiffe://a.org/identity/2']);
@@ -43,7 +50,7 @@ test('DI-05: after the first message, a new entry appears once signed and a drop
   const a = agentEntry('spiffe://a.org/identity/1', ['cilium:mutual-auth']);
   const c = agentEntry('spiffe://a.org/identity/3', ['cilium:mutual-auth']);
   const cache = new Map<string, CachedSvid>([[a.id, svidFor(a, '01')]]);
-  const subscription = new X509SvidsSubscription({ get: (id) => cache.get(id) }, () => now);
+  const subscription = subscriptionTo(cache);
   assert.deepEqual(sent(subscription.next([a])), ['spiffe://a.org/identity/1']);
   assert.deepEqual(sent(subscription.next([a, c])), ['spiffe://a.org/identity/1'], 'the entry being signed is not there yet; nothing is withheld');
   cache.set(c.id, svidFor(c, '03'));
@@ -55,7 +62,7 @@ test('DI-05: after the first message, a new entry appears once signed and a drop
 test('DI-05: an empty set is a valid message (the delegate has nothing, or nothing any more), and the fingerprint follows the serials', () => {
   const a = agentEntry('spiffe://a.org/identity/1', ['cilium:mutual-auth']);
   const cache = new Map<string, CachedSvid>([[a.id, svidFor(a, '01')]]);
-  const subscription = new X509SvidsSubscription({ get: (id) => cache.get(id) }, () => now);
+  const subscription = subscriptionTo(cache);
   const empty = subscription.next([]);
   assert.deepEqual(sent(empty), []);
   const first = subscription.next([a]);
