@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import type { JwtBundlesResponse, X509BundlesResponse, X509SvidResponse } from '../../common/grpc/workload-api-types.js';
 import { concatDer } from '../../pki/pem.js';
 import type { SvidCache } from '../cache/svid-cache.js';
@@ -11,7 +12,7 @@ import { dedupeHints, readySvids, toX509SvidMessage } from './workload-identitie
 // the same for the Workload API and the Broker API.
 
 export interface IdentityInputs {
-  svids: Pick<SvidCache, 'get'>;
+  svids: Pick<SvidCache, 'get' | 'isOverLimit' | 'limit'>;
   node: Pick<AgentNode, 'bundle' | 'trustState' | 'trust'>;
   now(): number;
 }
@@ -27,6 +28,7 @@ const crls = (inputs: IdentityInputs) => inputs.node.trustState.crlsDer.map((d) 
 export function x509SvidState(matched: readonly AgentEntry[], inputs: IdentityInputs, previous?: StreamState<X509SvidResponse>): StreamState<X509SvidResponse> {
   if (matched.length === 0) return { kind: 'deny', details: noIdentity };
   const ready = dedupeHints(readySvids(matched, inputs.svids, inputs.now()));
+  if (ready.length === 0 && matched.every((e) => inputs.svids.isOverLimit(e.id))) return overLimitDenial(matched, inputs.svids.limit);
   // Entries exist but their SVIDs are being signed: the stream waits (lessons row 15).
   if (ready.length === 0) return { kind: 'wait' };
   const { bundle, trustState } = inputs.node;
@@ -35,6 +37,16 @@ export function x509SvidState(matched: readonly AgentEntry[], inputs: IdentityIn
     const roots = bundle?.x509Authorities ?? [];
     return { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: crls(inputs), federated_bundles: {} };
   });
+}
+
+/** Every identity of the caller is beyond max_svids: say so rather than leave the stream waiting for nothing. */
+function overLimitDenial(matched: readonly AgentEntry[], limit: number): StreamState<never> {
+  const named = matched.slice(0, 3).map((e) => `${e.spiffeId} (entry ${e.id})`).join(', ');
+  return {
+    kind: 'deny',
+    code: grpc.status.RESOURCE_EXHAUSTED,
+    details: `this agent holds max_svids (${limit}) SVIDs already, so ${named}${matched.length > 3 ? ` and ${matched.length - 3} more` : ''} get none: raise max_svids in the agent config`,
+  };
 }
 
 export function x509BundlesState(matched: readonly AgentEntry[], inputs: IdentityInputs, previous?: StreamState<X509BundlesResponse>): StreamState<X509BundlesResponse> {

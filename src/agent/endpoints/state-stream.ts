@@ -2,7 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { IdentityViews, ViewSpec } from './views/identity-views.js';
 import { LatestMessageWriter } from './latest-message-writer.js';
 
-export type StreamState<M> = { kind: 'send'; message: M; fingerprint: string } | { kind: 'wait' } | { kind: 'deny'; details: string };
+/** `deny` ends the stream with `code` (PermissionDenied unless said otherwise). */
+export type StreamState<M> = { kind: 'send'; message: M; fingerprint: string } | { kind: 'wait' } | { kind: 'deny'; details: string; code?: grpc.status };
 
 /** Changes exactly when a stream state does: its kind, and the message or the reason for a denial. */
 export function stateFingerprint(state: StreamState<unknown>): string {
@@ -40,7 +41,7 @@ export function streamState<S, M>(call: grpc.ServerWritableStream<unknown, M>, v
     if (state.kind === 'wait') return;
     if (state.kind === 'deny') {
       finish();
-      call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: state.details, metadata: new grpc.Metadata() });
+      call.emit('error', { code: state.code ?? grpc.status.PERMISSION_DENIED, details: state.details, metadata: new grpc.Metadata() });
       return;
     }
     if (state.fingerprint === last) return;
