@@ -45,7 +45,7 @@ const agentConfigSchema = z.strictObject({
   join_token: z.string().min(1).optional(),
   health_addr: z.string().refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8082').default('127.0.0.1:8082'),
   log_level: z.enum(logLevels as [LogLevel, ...LogLevel[]]).default('info'),
-  max_svids: z.number().int().min(1).max(1_000_000).default(10_000),
+  max_svids: z.number().int().min(1).max(1_000_000).default(50_000),
   // go-spiffe and grpc-go refuse messages over 4 MiB by default: keep CRLs in Workload API
   // responses well under that (about 24,000 revoked serials per MiB with reason codes).
   workload_crl_max_bytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),

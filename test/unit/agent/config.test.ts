@@ -20,7 +20,7 @@ test('the shipped config/agent.yaml is valid', () => {
   assert.equal(config.server_address, '127.0.0.1:8443');
   assert.equal(config.socket_path, '/tmp/sigil-agent/public/api.sock');
   assert.equal(config.insecure_bootstrap, false);
-  assert.equal(config.max_svids, 10_000);
+  assert.equal(config.max_svids, 50_000);
 });
 
 test('flags win over the environment, which wins over the file; relative paths follow the file', () => {
