@@ -63,6 +63,13 @@ serveParent({
     const cpu = process.cpuUsage(cpuMark);
     return { cpuMs: (cpu.user + cpu.system) / 1000, loopDelayMaxMs: loopDelay.max / 1e6 };
   },
+  /** Memory now, after a full garbage collection (the agent runs with --expose-gc). */
+  async memory() {
+    (globalThis as { gc?: () => void }).gc?.();
+    await delay(100);
+    const usage = process.memoryUsage();
+    return { rssMiB: usage.rss / 2 ** 20, heapUsedMiB: usage.heapUsed / 2 ** 20 };
+  },
   async stop() {
     await baseline?.close();
     await agent?.close();

@@ -8,6 +8,7 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/common/logger.js';
 import { generateSecretToken, hashSecretToken } from '../../src/common/secrets.js';
@@ -16,6 +17,11 @@ import { loadServerConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import type { AgentStart } from './agent-process.js';
 import { ChildControl } from './ipc.js';
+
+interface Memory {
+  rssMiB: number;
+  heapUsedMiB: number;
+}
 
 interface Measurement {
   path: string;
@@ -46,9 +52,10 @@ export async function runStreamsBenchmark(streams = Number(process.env.BENCH_STR
   });
   const token = generateSecretToken('sjt');
   server.store.joinTokens.create(hashSecretToken(token), 'bench', Date.now() + 600_000, Date.now());
-  const agent = new ChildControl(fork(script('agent-process.js'), { stdio: 'inherit' }));
+  const agent = new ChildControl(fork(script('agent-process.js'), { stdio: 'inherit', execArgv: ['--expose-gc'] }));
   const probe = new ChildControl(fork(script('live-probe-process.js'), { stdio: 'inherit' }));
   const results: Measurement[] = [];
+  const memory: { path: string; before: Memory; open: Memory; closed: Memory }[] = [];
   try {
     const start: AgentStart = { serverAddress: server.agentApi?.address as string, joinToken: token, dataDir: join(dir, 'agent'), socketPath: join(dir, 'api.sock'), baselineSocketPath: join(dir, 'baseline.sock'), svids: 0 };
     const { healthAddress, parentId } = await agent.call<{ healthAddress: string; parentId: string }>('start', start);
@@ -63,6 +70,8 @@ export async function runStreamsBenchmark(streams = Number(process.env.BENCH_STR
       ['one identity view per selector set (after)', start.socketPath],
     ] as const) {
       const clients = new ChildControl(fork(script('clients-process.js'), { stdio: 'inherit' }));
+      const before = await agent.call<Memory>('memory');
+      let open: Memory | undefined;
       try {
         await clients.call('open', { socketPath, streams });
         // Warm-up: one change that is not counted.
@@ -81,11 +90,14 @@ export async function runStreamsBenchmark(streams = Number(process.env.BENCH_STR
           const { cpuMs, loopDelayMaxMs } = await agent.call<{ cpuMs: number; loopDelayMaxMs: number }>('read', { svids: entries });
           measured.push({ cpuMs, loopDelayMaxMs, liveMaxMs: await probe.call<number>('stop'), deliveredMs });
         }
+        open = await agent.call<Memory>('memory');
         const medianOf = (key: keyof Omit<Measurement, 'path'>) => median(measured.map((m) => m[key]));
         results.push({ path, cpuMs: medianOf('cpuMs'), loopDelayMaxMs: medianOf('loopDelayMaxMs'), liveMaxMs: medianOf('liveMaxMs'), deliveredMs: medianOf('deliveredMs') });
       } finally {
         await clients.call('close').catch(() => undefined);
       }
+      await delay(500);
+      if (open) memory.push({ path, before, open, closed: await agent.call<Memory>('memory') });
     }
   } finally {
     await agent.call('stop').catch(() => undefined);
@@ -99,6 +111,12 @@ export async function runStreamsBenchmark(streams = Number(process.env.BENCH_STR
     '| path | agent CPU (ms) | longest event-loop block (ms) | slowest /live (ms) | revoke → every stream updated (ms) |',
     '|---|---:|---:|---:|---:|',
     ...results.map((r) => `| ${r.path} | ${r.cpuMs.toFixed(0)} | ${r.loopDelayMaxMs.toFixed(1)} | ${r.liveMaxMs.toFixed(1)} | ${r.deliveredMs.toFixed(0)} |`),
+    '',
+    `Agent memory (after a full GC) before the ${streams} streams open, while open, and once they closed:`,
+    '',
+    '| path | RSS before → open → closed (MiB) | heap used before → open → closed (MiB) |',
+    '|---|---:|---:|',
+    ...memory.map((m) => `| ${m.path} | ${m.before.rssMiB.toFixed(0)} → ${m.open.rssMiB.toFixed(0)} → ${m.closed.rssMiB.toFixed(0)} | ${m.before.heapUsedMiB.toFixed(0)} → ${m.open.heapUsedMiB.toFixed(0)} → ${m.closed.heapUsedMiB.toFixed(0)} |`),
     '',
   ];
 }
