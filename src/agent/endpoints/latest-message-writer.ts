@@ -17,24 +17,50 @@ export class LatestMessageWriter<M> {
   private writing = false;
   private waiting: { message: M } | undefined;
   private failed = false;
+  private stuckTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sink: MessageSink<M>) {}
+  /**
+   * `onStuck` is called once when a newer state has waited `stuckAfterMs` behind a message the
+   * reader has not taken: the caller ends such a stream (a client that stopped reading holds
+   * agent memory and a connection for nothing).
+   */
+  constructor(
+    private readonly sink: MessageSink<M>,
+    private readonly stuck?: { afterMs: number; onStuck: () => void },
+  ) {}
 
   write(message: M): void {
     if (this.failed) return;
     if (this.writing) {
       this.waiting = { message };
+      if (this.stuck && !this.stuckTimer) {
+        const { afterMs, onStuck } = this.stuck;
+        this.stuckTimer = setTimeout(() => {
+          this.failed = true;
+          onStuck();
+        }, afterMs);
+        this.stuckTimer.unref();
+      }
       return;
     }
     this.writing = true;
     this.sink.write(message, (err) => {
       this.writing = false;
+      if (this.stuckTimer) clearTimeout(this.stuckTimer);
+      this.stuckTimer = undefined;
       // The stream is gone (cancelled or ended): nothing more will be taken.
       if (err) this.failed = true;
       const next = this.waiting;
       this.waiting = undefined;
       if (next) this.write(next.message);
     });
+  }
+
+  /** Stop the stuck timer (the stream ended). */
+  close(): void {
+    this.failed = true;
+    if (this.stuckTimer) clearTimeout(this.stuckTimer);
+    this.stuckTimer = undefined;
   }
 
   /** A message is waiting behind one on its way (for tests and metrics). */

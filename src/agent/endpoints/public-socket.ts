@@ -3,7 +3,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../../common/logger.js';
 import { IdentifiedConnections } from '../../common/grpc/connection-injector.js';
 import { protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
-import { listenAttestedUnixSocket } from './attested-unix-listener.js';
+import { listenAttestedUnixSocket, serverLimits } from './attested-unix-listener.js';
 import { prepareSocketPath } from './socket-path.js';
 import { addHealthService } from './grpc-health.js';
 import type { Caller } from './caller.js';
@@ -42,7 +42,7 @@ function workloadApiReflection(): ReflectionService {
  * Mode 0777 like SPIRE's public socket: who may connect is not the question, who they are is.
  */
 export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps, 'callerOf'> & Pick<SdsDeps, 'sds'>, log: Logger): Promise<PublicSocket> {
-  const server = new grpc.Server();
+  const server = new grpc.Server(serverLimits);
   const connections = new IdentifiedConnections<Caller>(server, 'workload');
   server.addService(workloadApiService().service, workloadApiHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
   server.addService(sdsServiceDefinition(), sdsHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));

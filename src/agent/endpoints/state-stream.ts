@@ -1,6 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import type { IdentityViews, ViewSpec } from './views/identity-views.js';
+import type { Logger } from '../../common/logger.js';
 import { LatestMessageWriter } from './latest-message-writer.js';
+
+/** A stream that has not taken its messages for this long, while newer ones wait, is ended. */
+export const stuckStreamMs = 120_000;
+
+/** End `call` as stuck: Unavailable (clients reconnect), with a log line. */
+export function endStuckStream(call: grpc.ServerWritableStream<unknown, unknown>, log: Logger, what: string, afterMs: number = stuckStreamMs): void {
+  log.warn({ stream: what, after_s: afterMs / 1000 }, 'ended a stream whose client has not read its messages');
+  call.emit('error', { code: grpc.status.UNAVAILABLE, details: `the client has not read this stream's messages for ${afterMs / 1000} s; reconnect`, metadata: new grpc.Metadata() });
+}
 
 /** `deny` ends the stream with `code` (PermissionDenied unless said otherwise). */
 export type StreamState<M> = { kind: 'send'; message: M; fingerprint: string } | { kind: 'wait' } | { kind: 'deny'; details: string; code?: grpc.status };
@@ -29,10 +39,16 @@ export function sendState<M>(fingerprint: string, previous: StreamState<M> | und
  * change for every stream of the same view; `admit` makes it this stream's (a per-stream gate,
  * or the identity). The stream only compares fingerprints and writes.
  */
-export function streamState<S, M>(call: grpc.ServerWritableStream<unknown, M>, views: IdentityViews, spec: ViewSpec<S>, admit: (shared: S) => StreamState<M>): void {
+export function streamState<S, M>(call: grpc.ServerWritableStream<unknown, M>, views: IdentityViews, spec: ViewSpec<S>, admit: (shared: S) => StreamState<M>, log: Logger, stuckAfterMs = stuckStreamMs): void {
   // Cancelled while its caller was attested: 'cancelled' has fired already and would never close the watch.
   if (call.cancelled || call.destroyed) return;
-  const writer = new LatestMessageWriter<M>(call);
+  const writer = new LatestMessageWriter<M>(call, {
+    afterMs: stuckAfterMs,
+    onStuck: () => {
+      finish();
+      endStuckStream(call as grpc.ServerWritableStream<unknown, unknown>, log, spec.key, stuckAfterMs);
+    },
+  });
   let last: string | undefined;
   let done = false;
   const update = (shared: S) => {
@@ -51,6 +67,7 @@ export function streamState<S, M>(call: grpc.ServerWritableStream<unknown, M>, v
   const watch = views.watch(spec, update);
   const finish = () => {
     done = true;
+    writer.close();
     watch.close();
   };
   call.on('cancelled', finish);

@@ -77,7 +77,7 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
   function callerStream<M>(rpc: string, stateOf: IdentityState<M>): grpc.handleServerStreamingCall<unknown, M> {
     return (call) => {
       entriesOfCaller(call)
-        .then((caller) => streamState(call, views, streamStateSpec<M>(`${rpc} ${caller.key}`, (previous) => stateOf(caller.entries(), inputs, previous)), (state) => state))
+        .then((caller) => streamState(call, views, streamStateSpec<M>(`${rpc} ${caller.key}`, (previous) => stateOf(caller.entries(), inputs, previous)), (state) => state, log))
         .catch((err: unknown) => call.emit('error', serviceError(err)));
     };
   }

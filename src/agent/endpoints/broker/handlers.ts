@@ -87,7 +87,7 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
           call.on('error', end);
           if (call.cancelled) end();
           const spec = streamStateSpec<M>(`${rpc} ${workload.key}`, (previous) => stateOf(workload.entries(), inputs, previous));
-          streamState(call, views, spec, (state) => (workload.alive() ? state : { kind: 'wait' }));
+          streamState(call, views, spec, (state) => (workload.alive() ? state : { kind: 'wait' }), log);
         })
         .catch((err: unknown) => call.emit('error', toBrokerStatus(err)));
     };

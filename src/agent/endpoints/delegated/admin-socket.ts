@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../common/logger.js';
 import { IdentifiedConnections } from '../../../common/grpc/connection-injector.js';
 import { delegatedIdentityService } from '../../../common/grpc/protos.js';
-import { listenAttestedUnixSocket } from '../attested-unix-listener.js';
+import { listenAttestedUnixSocket, serverLimits } from '../attested-unix-listener.js';
 import { prepareSocketPath } from '../socket-path.js';
 import type { Caller } from '../caller.js';
 import { delegatedIdentityHandlers, type DelegatedIdentityDeps } from './handlers.js';
@@ -19,7 +19,7 @@ export interface AdminSocket {
  * SPIFFE ID. A connection whose credentials cannot be read is closed.
  */
 export async function serveAdminSocket(path: string, deps: DelegatedIdentityDeps, log: Logger): Promise<AdminSocket> {
-  const server = new grpc.Server();
+  const server = new grpc.Server(serverLimits);
   const connections = new IdentifiedConnections<Caller>(server, 'delegate');
   server.addService(delegatedIdentityService().service, delegatedIdentityHandlers({ ...deps, log, callerOf: (call) => connections.identityOf(call) }));
 

@@ -136,7 +136,7 @@ export function delegatedIdentityHandlers(deps: DelegatedIdentityDeps & { log: L
           const state = admit(shared);
           if (state.kind === 'deny') log.warn({ ...who(call), details: state.details }, 'delegated identity stream ended with PermissionDenied');
           return state;
-        });
+        }, log);
       })().catch((err: unknown) => call.emit('error', fail(call, err)));
     };
   }

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../common/logger.js';
 import type { ViewWatch } from '../views/identity-views.js';
 import { LatestMessageWriter } from '../latest-message-writer.js';
+import { endStuckStream, stuckStreamMs } from '../state-stream.js';
 import type { CallerSecrets } from './caller-secrets.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './envoy-messages.js';
 import { notAuthorizedError, statusOf } from './sds-error.js';
@@ -33,7 +34,13 @@ export function runSecretStream(call: grpc.ServerDuplexStream<DiscoveryRequest, 
     throw notAuthorizedError(selection.unserved);
   }, sources.log);
 
-  const writer = new LatestMessageWriter<DiscoveryResponse>(call);
+  const writer = new LatestMessageWriter<DiscoveryResponse>(call, {
+    afterMs: stuckStreamMs,
+    onStuck: () => {
+      stop();
+      endStuckStream(call as unknown as grpc.ServerWritableStream<unknown, unknown>, sources.log, 'StreamSecrets');
+    },
+  });
   const step = (action: () => DiscoveryResponse | undefined) => {
     if (closed) return;
     try {
@@ -53,6 +60,7 @@ export function runSecretStream(call: grpc.ServerDuplexStream<DiscoveryRequest, 
   const watch = sources.watch(refresh);
   const stop = () => {
     closed = true;
+    writer.close();
     watch.close();
   };
 

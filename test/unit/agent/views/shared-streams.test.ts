@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamState, streamStateSpec, type StreamState } from '../../../../src/agent/endpoints/state-stream.js';
 import { IdentityViews } from '../../../../src/agent/endpoints/views/identity-views.js';
+import { silentLogger } from '../../../../src/common/logger.js';
 import { workloadApiService } from '../../../../src/common/grpc/protos.js';
 import type { X509SvidResponse } from '../../../../src/common/grpc/workload-api-types.js';
 import { StreamRecorder, rawWorkloadClient, securityHeader, type RawWorkloadClient } from '../../../helpers/raw-workload-client.js';
@@ -37,12 +38,15 @@ function computeState(): StreamState<X509SvidResponse> {
   return { kind: 'send', fingerprint: String(identity.version), message: { svids: [svid], crl: [], federated_bundles: {} } };
 }
 
+/** Short here; stuckStreamMs (2 minutes) in the agent. */
+const stuckAfterMs = 1500;
+
 before(async () => {
   server = new grpc.Server();
   server.addService(workloadApiService().service, {
     FetchX509SVID: (call: grpc.ServerWritableStream<unknown, X509SvidResponse>) => {
       serverCalls.push(call);
-      streamState(call, views, streamStateSpec('FetchX509SVID uid:1000', computeState), (state) => state);
+      streamState(call, views, streamStateSpec('FetchX509SVID uid:1000', computeState), (state) => state, silentLogger, stuckAfterMs);
     },
   });
   const path = join(dir, 'api.sock');
@@ -131,4 +135,27 @@ test('a reader that stops reading: the agent holds one message for it, not one p
   assert.deepEqual(received, [...received].sort((a, b) => a - b), 'never an older state after a newer one');
   stream.cancel();
   await until(() => views.size === 0, 'the view to go');
+});
+
+test('issue 8 item 5: a reader that stops reading for good is cut off once a newer state has waited past the limit; its view goes', async () => {
+  Object.assign(identity, { version: 1, payloadBytes: 256 * 1024, denied: false, computations: 0 });
+  const stream = client.FetchX509SVID({}, securityHeader());
+  let received = 0;
+  let error: grpc.ServiceError | undefined;
+  stream.on('data', () => received++);
+  stream.on('error', (err: grpc.ServiceError) => (error = err));
+  await until(() => received === 1, 'the first message');
+  stream.pause();
+  for (let v = 2; v <= 20; v++) {
+    identity.version = v;
+    changes.emit('change');
+    await sleep(2);
+  }
+  await sleep(stuckAfterMs / 2);
+  assert.equal(views.size, 1, 'not cut off before the limit');
+  await until(() => views.size === 0, 'the stuck stream to be ended and its view to go', stuckAfterMs * 3);
+  stream.resume();
+  await until(() => error !== undefined, 'the status');
+  assert.equal(error?.code, grpc.status.UNAVAILABLE);
+  assert.match(error?.details ?? '', /has not read this stream's messages for 1\.5 s; reconnect/);
 });
