@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import type { X509SvidResponse } from '../../src/common/grpc/workload-api-types.js';
 import { pemEncode } from '../../src/pki/pem.js';
 import { StreamRecorder, rawWorkloadClient, securityHeader, splitDer, type RawWorkloadClient } from '../helpers/raw-workload-client.js';
+import { seedRevocations } from '../helpers/seed-revocations.js';
 import { freePort, makeTempDir, removeDir, runProcess, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
 
 // Issue 15 item 1: revocation stopped being enforced past ~1,245 CRL entries (the agent's
@@ -18,27 +18,6 @@ import { freePort, makeTempDir, removeDir, runProcess, startSigilAgent, startSig
 
 const alreadyRevoked = 100_000;
 const serialOf = (svid: { x509_svid: Buffer } | undefined) => new X509Certificate(splitDer(svid?.x509_svid as Buffer)[0] as Buffer).serialNumber.toLowerCase();
-
-function seedRevocations(dbPath: string, count: number): void {
-  const db = new Database(dbPath);
-  try {
-    const authority = db.prepare("SELECT id FROM authorities WHERE kind = 'x509' AND state = 'active'").get() as { id: string };
-    const now = Date.now();
-    const insert = db.prepare(
-      `INSERT INTO issued_svids (serial, spiffe_id, kind, authority_id, not_before, not_after, created_at, revoked_at, revocation_reason, revocation_seq)
-       VALUES (?, ?, 'mint', ?, ?, ?, ?, ?, 'keyCompromise', ?)`,
-    );
-    db.transaction(() => {
-      for (let i = 1; i <= count; i++) {
-        const serial = randomBytes(16);
-        serial[0] = ((serial[0] ?? 0) & 0x7f) | 1;
-        insert.run(serial.toString('hex'), `spiffe://example.org/old/${i}`, authority.id, now - 60_000, now + 3_600_000, now - 60_000, now - 30_000, i);
-      }
-    })();
-  } finally {
-    db.close();
-  }
-}
 
 describe(`revocation with ${alreadyRevoked.toLocaleString('en')} serials already revoked`, () => {
   let dir: string;

@@ -3,6 +3,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../../common/logger.js';
 import { IdentifiedConnections } from '../../common/grpc/connection-injector.js';
 import { protoDefinition, workloadApiService } from '../../common/grpc/protos.js';
+import { withSharedResponseEncoding } from '../../common/grpc/shared-serialization.js';
 import { listenAttestedUnixSocket, serverLimits } from './attested-unix-listener.js';
 import { prepareSocketPath } from './socket-path.js';
 import { addHealthService } from './grpc-health.js';
@@ -44,7 +45,7 @@ function workloadApiReflection(): ReflectionService {
 export async function servePublicSocket(path: string, deps: Omit<WorkloadApiDeps, 'callerOf'> & Pick<SdsDeps, 'sds'>, log: Logger): Promise<PublicSocket> {
   const server = new grpc.Server(serverLimits);
   const connections = new IdentifiedConnections<Caller>(server, 'workload');
-  server.addService(workloadApiService().service, workloadApiHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
+  server.addService(withSharedResponseEncoding(workloadApiService().service), workloadApiHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
   server.addService(sdsServiceDefinition(), sdsHandlers({ ...deps, callerOf: (call) => connections.identityOf(call) }));
   addHealthService(server, ['SpiffeWorkloadAPI', 'envoy.service.secret.v3.SecretDiscoveryService']);
   workloadApiReflection().addToServer(server);

@@ -12,6 +12,7 @@ import { peerChainDer } from '../../../common/tls/peer-chain.js';
 import { ReflectionService } from '@grpc/reflection';
 import { addHealthService } from '../grpc-health.js';
 import { prepareSocketPath } from '../socket-path.js';
+import { withSharedResponseEncoding } from '../../../common/grpc/shared-serialization.js';
 import { serverLimits } from '../attested-unix-listener.js';
 
 export interface BrokerSocket {
@@ -39,7 +40,7 @@ async function agentTlsIdentity(node: AgentNode): Promise<{ key: string; cert: s
 export async function serveBrokerSocket(path: string, deps: BrokerApiDeps, log: Logger): Promise<BrokerSocket> {
   const server = new grpc.Server(serverLimits);
   const connections = new IdentifiedConnections<TlsPeer>(server, 'broker');
-  server.addService(brokerApiService().service, brokerApiHandlers({ ...deps, log, peerChainOf: (call) => connections.identityOf(call)?.chainDer }));
+  server.addService(withSharedResponseEncoding(brokerApiService().service), brokerApiHandlers({ ...deps, log, peerChainOf: (call) => connections.identityOf(call)?.chainDer }));
   // The Broker Endpoint spec recommends reflection; health as on the other sockets.
   addHealthService(server, ['spiffe.broker.API']);
   new ReflectionService(protoDefinition('spiffe/broker/api.proto')).addToServer(server);

@@ -4,6 +4,7 @@ import { IdentifiedConnections } from '../../../common/grpc/connection-injector.
 import { delegatedIdentityService } from '../../../common/grpc/protos.js';
 import { listenAttestedUnixSocket, serverLimits } from '../attested-unix-listener.js';
 import { prepareSocketPath } from '../socket-path.js';
+import { withSharedResponseEncoding } from '../../../common/grpc/shared-serialization.js';
 import type { Caller } from '../caller.js';
 import { delegatedIdentityHandlers, type DelegatedIdentityDeps } from './handlers.js';
 
@@ -21,7 +22,7 @@ export interface AdminSocket {
 export async function serveAdminSocket(path: string, deps: DelegatedIdentityDeps, log: Logger): Promise<AdminSocket> {
   const server = new grpc.Server(serverLimits);
   const connections = new IdentifiedConnections<Caller>(server, 'delegate');
-  server.addService(delegatedIdentityService().service, delegatedIdentityHandlers({ ...deps, log, callerOf: (call) => connections.identityOf(call) }));
+  server.addService(withSharedResponseEncoding(delegatedIdentityService().service), delegatedIdentityHandlers({ ...deps, log, callerOf: (call) => connections.identityOf(call) }));
 
   // Folder 0750 when the agent makes it: only the agent's group may reach the socket.
   prepareSocketPath(path, 'admin_socket_path', 0o750);
