@@ -18,6 +18,7 @@ import type { Store } from '../../store/store.js';
 import { issuableIdRefusal } from '../spiffe-id-rules.js';
 import { AuthorityFactory } from './authority-factory.js';
 import { AuthorityManager } from './authority-manager.js';
+import { GroupCommitter } from './group-commit.js';
 import type { KeyManager } from './key-manager.js';
 import type { UpstreamCa } from './upstream.js';
 
@@ -97,6 +98,9 @@ export const notBeforeBackdateMs = 10_000;
 export class CertificateAuthority {
   readonly authorities: AuthorityManager;
 
+  /** Issuance rows are committed in groups (one transaction per turn of the event loop). */
+  private readonly commits: GroupCommitter;
+
   constructor(
     private readonly store: Store,
     private readonly keys: KeyManager,
@@ -105,6 +109,7 @@ export class CertificateAuthority {
     readonly settings: CaSettings,
   ) {
     const factory = new AuthorityFactory(keys, settings);
+    this.commits = new GroupCommitter(store);
     this.authorities = new AuthorityManager(store, factory, keys, clock, log, { trustDomain: settings.trustDomain, bundleGraceMs: settings.bundleGraceSeconds * 1000, upstream: settings.upstream });
   }
 
@@ -216,7 +221,7 @@ export class CertificateAuthority {
       authorityId: authority.id,
       ttl,
     };
-    this.store.transaction(() => {
+    await this.commits.run(() => {
       hooks.before?.();
       this.store.issuedSvids.insert({
         serial: svid.serial,
