@@ -48,7 +48,7 @@ export const devCommand = leaf({
     ]);
     const layout = devLayout(resolve(devDataDir));
     const serverConfig = loadServerConfig(existsSync(defaultServerConfigPath) ? defaultServerConfigPath : undefined, { SIGIL_TRUST_DOMAIN: 'example.org', ...process.env, SIGIL_DATA_DIR: layout.serverDir });
-    const log = createLogger(serverConfig.log_level);
+    const log = createLogger(serverConfig.log_level, process.stderr, serverConfig.log_format);
     const signal = stopSignal();
     let server: RunningServer | undefined;
     let agent: RunningAgent | undefined;
@@ -70,6 +70,7 @@ export const devCommand = leaf({
         trust_bundle_path: bootstrapBundle,
         join_token: token,
         log_level: serverConfig.log_level,
+        log_format: serverConfig.log_format,
       });
       agent = await startAgent(agentConfig, { log });
       const spiffeId = await ensureUserEntry(client, serverConfig.trust_domain, agent.node.identity?.spiffeId ?? '');
