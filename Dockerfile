@@ -4,6 +4,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /app
 COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY native ./native
+COPY scripts ./scripts
 COPY proto ./proto
 COPY src ./src
 COPY test ./test

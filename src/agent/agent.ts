@@ -47,7 +47,7 @@ const socketFolderModes = { public: 0o755, admin: 0o750, broker: 0o755 } as cons
  */
 export async function startAgent(config: AgentConfig, options: AgentOptions = {}): Promise<RunningAgent> {
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? createLogger(config.log_level);
+  const log = options.log ?? createLogger(config.log_level, process.stderr, config.log_format);
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) await close();

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig, parseHostPort, readYamlFile } from '../common/config-file.js';
+import { logFormats, type LogFormat } from '../common/log-text.js';
 import { logLevels, type LogLevel } from '../common/logger.js';
 import { parseSpiffeId } from '../spiffe/id.js';
 import { adminSocketPlacementError } from './endpoints/delegated/socket-placement.js';
@@ -45,6 +46,7 @@ const agentConfigSchema = z.strictObject({
   join_token: z.string().min(1).optional(),
   health_addr: z.string().refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8082').default('127.0.0.1:8082'),
   log_level: z.enum(logLevels as [LogLevel, ...LogLevel[]]).default('info'),
+  log_format: z.enum(logFormats as [LogFormat, ...LogFormat[]]).default('auto'),
   max_svids: z.number().int().min(1).max(1_000_000).default(50_000),
   // go-spiffe and grpc-go refuse messages over 4 MiB by default: keep CRLs in Workload API
   // responses well under that (about 24,000 revoked serials per MiB with reason codes).
@@ -90,6 +92,7 @@ export const agentEnvironmentOverrides = {
   SIGIL_DATA_DIR: 'data_dir',
   SIGIL_TRUST_DOMAIN: 'trust_domain',
   SIGIL_LOG_LEVEL: 'log_level',
+  SIGIL_LOG_FORMAT: 'log_format',
   SIGIL_SERVER_ADDRESS: 'server_address',
   SIGIL_AGENT_SOCKET: 'socket_path',
   SIGIL_JOIN_TOKEN: 'join_token',

@@ -3,6 +3,7 @@ import type { Logger } from '../common/logger.js';
 import type { SvidCache } from './cache/svid-cache.js';
 import type { AgentNode } from './node/agent-node.js';
 import type { SyncClient } from './sync/sync-client.js';
+import { grpcErrorText } from '../common/grpc/status-details.js';
 
 const retryBaseMs = 1_000;
 const retryMaxMs = 30_000;
@@ -74,7 +75,7 @@ export class StatusReporter {
         },
         (err: unknown) => {
           this.failures++;
-          this.log.warn({ err: (err as { details?: string }).details ?? (err as Error).message }, 'cannot report the agent status to the server; retrying');
+          this.log.warn({ err: grpcErrorText(err) }, 'cannot report the agent status to the server; retrying');
         },
       )
       .finally(() => {

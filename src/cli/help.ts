@@ -52,10 +52,10 @@ export function groupHelp(command: CommandGroup, commandPath: string): string {
   });
   const callsServer = leaves.some(({ leaf }) => Object.values(leaf.flags).some((spec) => sharedFlagSpecs.has(spec)));
   const sharedRows = Object.entries(clientFlags).map(([name, spec]): [string, string] => [flagLabel(name, spec), spec.description]);
-  const helpRow: [string, string] = ['-h, --help', 'show the help of any command'];
+  const helpRows: [string, string][] = [['-h, --help', 'show the help of any command'], ...(prefix === '' ? [['--version', 'print the version of sigil'] as [string, string]] : [])];
   const flagsSection = callsServer
-    ? ['Flags of every command that calls the server (healthcheck and bundle show need no token):', ...table([...sharedRows, helpRow])]
-    : ['Flags:', ...table([helpRow])];
+    ? ['Flags of every command that calls the server (healthcheck and bundle show need no token):', ...table([...sharedRows, ...helpRows])]
+    : ['Flags:', ...table(helpRows)];
   return [
     `Usage: ${commandPath} <command> [flags]`,
     '',

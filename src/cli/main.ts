@@ -5,11 +5,16 @@ import type { Command } from './command.js';
 import { sigilCommands } from './commands/index.js';
 import { CommandFailure, UsageError, exitCodes } from './errors.js';
 import { groupHelp, leafHelp } from './help.js';
+import { sigilVersion } from './version.js';
 
 /** Walk the command tree along the leading words of argv, then run the leaf with the rest. */
 async function dispatch(argv: readonly string[]): Promise<number> {
   let command: Command = sigilCommands;
   let path = command.name;
+  if (argv[0] === '--version' && argv.length === 1) {
+    process.stdout.write(`sigil ${sigilVersion()}\n`);
+    return exitCodes.ok;
+  }
   let rest = argv[0] === 'help' ? [...argv.slice(1), '--help'] : [...argv];
   while (command.kind === 'group') {
     const word: string | undefined = rest[0];

@@ -9,17 +9,20 @@ export type SigilErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'unprocessable'
   | 'failed_precondition'
   | 'internal';
 
-const httpStatusOf: Record<SigilErrorCode, number> = {
+/** Every error code the REST API answers with, and its HTTP status (docs/api.md lists the same). */
+export const httpStatusOf: Readonly<Record<SigilErrorCode, number>> = {
   invalid_argument: 400,
   unauthenticated: 401,
   permission_denied: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   unprocessable: 422,
   failed_precondition: 422,
   internal: 500,

@@ -1,14 +1,18 @@
 import { pino, type Logger as PinoLogger, type LevelWithSilent } from 'pino';
+import { resolveLogFormat, textLogDestination, type LogFormat } from './log-text.js';
 
 export type Logger = PinoLogger;
 export type LogLevel = LevelWithSilent;
 export const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
- * The one logger: JSON lines on stderr (stdout stays for command output).
- * Anything that looks like a secret is censored even if a caller logs it by mistake.
+ * The one logger, on stderr (stdout stays for command output): JSON lines, or readable lines when
+ * `format` says text, or says auto and stderr is a terminal. Anything that looks like a secret is
+ * censored even if a caller logs it by mistake.
  */
-export function createLogger(level: LogLevel = 'info', destination: NodeJS.WritableStream = process.stderr): Logger {
+export function createLogger(level: LogLevel = 'info', destination: NodeJS.WritableStream = process.stderr, format: LogFormat = 'auto'): Logger {
+  const useColor = (destination as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+  const output = resolveLogFormat(format, destination as { isTTY?: boolean }) === 'text' ? textLogDestination(destination, useColor) : destination;
   return pino(
     {
       level,
@@ -20,7 +24,7 @@ export function createLogger(level: LogLevel = 'info', destination: NodeJS.Writa
         censor: '[redacted]',
       },
     },
-    destination as unknown as pino.DestinationStream,
+    output as unknown as pino.DestinationStream,
   );
 }
 

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, durationSchema, parseConfig, parseHostPort, readYamlFile } from '../common/config-file.js';
+import { logFormats, type LogFormat } from '../common/log-text.js';
 import { logLevels, type LogLevel } from '../common/logger.js';
 import { keyAlgorithms } from '../pki/keys.js';
 
@@ -22,6 +23,7 @@ const serverConfigSchema = z.strictObject({
     .refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8443')
     .default('127.0.0.1:8443'),
   log_level: z.enum(logLevels as [LogLevel, ...LogLevel[]]).default('info'),
+  log_format: z.enum(logFormats as [LogFormat, ...LogFormat[]]).default('auto'),
   ca: z
     .strictObject({
       key_type: z.enum(keyAlgorithms).default('ec-p256'),
@@ -95,6 +97,7 @@ export const serverEnvironmentOverrides = {
   SIGIL_ADMIN_ADDR: 'admin_addr',
   SIGIL_AGENT_API_ADDR: 'agent_api_addr',
   SIGIL_LOG_LEVEL: 'log_level',
+  SIGIL_LOG_FORMAT: 'log_format',
 } as const;
 
 /**

@@ -89,7 +89,7 @@ function checkTrustDomain(store: Store, trustDomain: string, dataDir: string): v
 
 export async function startServer(config: ServerConfig, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? createLogger(config.log_level);
+  const log = options.log ?? createLogger(config.log_level, process.stderr, config.log_format);
   protectDataDir(config.data_dir, log);
   const store = openStore(join(config.data_dir, 'sigil.db'));
   try {

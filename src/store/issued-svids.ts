@@ -15,9 +15,11 @@ export interface IssuedSvid {
   createdAt: number;
   revokedAt: number | null;
   revocationReason: string | null;
+  /** When a newer SVID of the same entry on the same agent (or of the same agent) replaced it. */
+  supersededAt: number | null;
 }
 
-export type NewIssuedSvid = Omit<IssuedSvid, 'revokedAt' | 'revocationReason'>;
+export type NewIssuedSvid = Omit<IssuedSvid, 'revokedAt' | 'revocationReason' | 'supersededAt'>;
 
 export interface IssuedSvidFilter {
   spiffeId?: string | undefined;
@@ -28,6 +30,9 @@ export interface IssuedSvidFilter {
   expiringBefore?: number | undefined;
   /** Only SVIDs still valid at this instant (ms). */
   validAt?: number | undefined;
+  authorityId?: string | undefined;
+  /** Only SVIDs that no newer one has replaced. */
+  current?: boolean | undefined;
 }
 
 interface SvidRow {
@@ -43,6 +48,7 @@ interface SvidRow {
   created_at: number;
   revoked_at: number | null;
   revocation_reason: string | null;
+  superseded_at: number | null;
 }
 
 function toSvid(r: SvidRow): IssuedSvid {
@@ -58,6 +64,7 @@ function toSvid(r: SvidRow): IssuedSvid {
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
     revocationReason: r.revocation_reason,
+    supersededAt: r.superseded_at,
   };
 }
 
@@ -89,6 +96,8 @@ export class IssuedSvidStore {
            AND (@kind IS NULL OR kind = @kind)
            AND (@expiringBefore IS NULL OR not_after < @expiringBefore)
            AND (@validAt IS NULL OR (not_after > @validAt AND revoked_at IS NULL))
+           AND (@authorityId IS NULL OR authority_id = @authorityId)
+           AND (@current = 0 OR superseded_at IS NULL)
          ORDER BY rowid LIMIT @limit`,
       )
       .all({
@@ -99,6 +108,8 @@ export class IssuedSvidStore {
         kind: filter.kind ?? null,
         expiringBefore: filter.expiringBefore ?? null,
         validAt: filter.validAt ?? null,
+        authorityId: filter.authorityId ?? null,
+        current: filter.current ? 1 : 0,
         limit: page.pageSize + 1,
       }) as SvidRow[];
     return toPage(rows, page.pageSize, toSvid);

@@ -3,7 +3,7 @@ import type { Db } from './database.js';
 import type { SvidKind } from './issued-svids.js';
 
 /** Which issued SVIDs a revocation is about. */
-export type RevocationSelector = { serial: string } | { spiffeId: string } | { entryId: string } | { agentId: string };
+export type RevocationSelector = { serial: string } | { spiffeId: string } | { entryId: string } | { agentId: string } | { authorityId: string };
 
 /** One line of a CRL. */
 export interface RevokedEntry {
@@ -46,7 +46,7 @@ const toRevokedEntry = ([serial, revokedAt, reason, notAfter, seq]: RevokedRow):
   revocationSeq: seq,
 });
 
-const selectorColumn = { serial: 'serial', spiffeId: 'spiffe_id', entryId: 'entry_id', agentId: 'agent_id' } as const;
+const selectorColumn = { serial: 'serial', spiffeId: 'spiffe_id', entryId: 'entry_id', agentId: 'agent_id', authorityId: 'authority_id' } as const;
 
 export function selectorKey(selector: RevocationSelector): keyof typeof selectorColumn {
   return Object.keys(selector)[0] as keyof typeof selectorColumn;
@@ -58,7 +58,7 @@ export function selectorValue(selector: RevocationSelector): string {
 
 /**
  * Revocation state of issued SVIDs. Every query goes through an index: the selector's (serial,
- * spiffe_id, entry_id, agent_id) to revoke, and the partial index of revoked rows to list a CRL.
+ * spiffe_id, entry_id, agent_id, authority_id) to revoke, and the partial index of revoked rows to list a CRL.
  */
 export class RevocationStore {
   constructor(private readonly db: Db) {}

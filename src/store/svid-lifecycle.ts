@@ -76,10 +76,14 @@ export class SvidLifecycleStore {
 
   /**
    * Valid SVIDs signed by an authority that have not been replaced yet (an authority cannot be
-   * revoked while any remain). Superseded ones were re-issued by the agents after a taint.
+   * revoked while any remain): how many, and the first `sampleSize` of them to name in the refusal.
+   * Superseded ones were re-issued by the agents after a taint; minted ones never are.
    */
-  countValidSignedBy(authorityId: string, now: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM issued_svids WHERE authority_id = ? AND not_after > ? AND revoked_at IS NULL AND superseded_at IS NULL').get(authorityId, now) as { n: number }).n;
+  unreplacedSignedBy(authorityId: string, now: number, sampleSize: number): { count: number; sample: Pick<IssuedSvid, 'serial' | 'spiffeId' | 'kind'>[] } {
+    const where = 'FROM issued_svids WHERE authority_id = ? AND not_after > ? AND revoked_at IS NULL AND superseded_at IS NULL';
+    const count = (this.db.prepare(`SELECT COUNT(*) AS n ${where}`).get(authorityId, now) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT serial, spiffe_id, kind ${where} ORDER BY rowid LIMIT ?`).all(authorityId, now, sampleSize) as { serial: string; spiffe_id: string; kind: SvidKind }[];
+    return { count, sample: rows.map((r) => ({ serial: r.serial, spiffeId: r.spiffe_id, kind: r.kind })) };
   }
 
   /** Record a one-off alert (authority, stale agent); false if it was sent already. */

@@ -5,6 +5,7 @@
  */
 import { status, type ClientReadableStream, type ServiceError, type StatusObject, type requestCallback } from '@grpc/grpc-js';
 import { WorkloadApiError } from './errors.js';
+import { withoutEmptyResolutionNote } from '../common/grpc/status-details.js';
 
 export interface BackoffSettings {
   initialMs: number;
@@ -30,7 +31,7 @@ export class LinearBackoff {
 }
 
 export function errorFromStatus(result: Pick<StatusObject, 'code' | 'details'>): WorkloadApiError {
-  return new WorkloadApiError(result.code, result.details);
+  return new WorkloadApiError(result.code, withoutEmptyResolutionNote(result.details));
 }
 
 export function errorFromServiceError(err: ServiceError): WorkloadApiError {

@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The parent's environment without SIGIL_* variables, so that a developer's settings cannot leak in. */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SIGIL_')));
   return { ...clean, ...env };
 }

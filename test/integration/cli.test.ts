@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, makeTempDir, removeDir, runCli, runProcess, startSigilServer, type ProcessResult, type SigilServerProcess } from '../helpers/sigil-process.js';
+import { freePort, makeTempDir, removeDir, repoRoot, runCli, runProcess, startSigilServer, type ProcessResult, type SigilServerProcess } from '../helpers/sigil-process.js';
 
 const trustDomain = 'example.org';
 const workloadId = 'spiffe://example.org/ns/web/sa/frontend';
@@ -85,6 +85,14 @@ describe('sigil CLI against a real sigil server process', () => {
     assert.deepEqual(entry.dns_names, ['web.example.org']);
     assert.equal(entry.x509_svid_ttl, 7200);
     entryId = entry.id;
+    // k8s:ns is SPIRE's k8s attestor; a Sigil agent attests k8s:pod-uid only.
+    assert.match(result.stderr, /^warning: no Sigil agent attests k8s:ns:web, so no workload of a Sigil agent matches this entry\. Agents attest unix:uid, unix:gid, .*container:id\.\n$/);
+  });
+
+  it('entry create with only attested selectors warns about nothing', async () => {
+    const result = await sigil('entry', 'create', '--spiffe-id', `${workloadId}-2`, '--parent-id', parentId, '--selector', 'unix:uid:1000', '--selector', 'unix:sha256:00');
+    assertExit(result, 0);
+    assert.equal(result.stderr, '');
   });
 
   it('entry list and entry show print the entry in aligned blocks', async () => {
@@ -271,6 +279,19 @@ describe('sigil CLI usage and startup errors', () => {
     const top = await runCli(['-h']);
     assertExit(top, 0);
     assert.match(top.stdout, /sigil x509 mint/);
+  });
+
+  it('--version prints the version of package.json and exits 0', async () => {
+    const result = await runCli(['--version']);
+    assertExit(result, 0);
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(result.stdout, `sigil ${version}\n`);
+  });
+
+  it("a port that Node's fetch blocks is named as such, not as a bare \"bad port\"", async () => {
+    const result = await runCli(['entry', 'list', '--server-addr', '127.0.0.1:1']);
+    assertExit(result, 1);
+    assert.match(result.stderr, /^Error: cannot reach the Sigil server at 127\.0\.0\.1:1: Node's fetch never connects to port 1 \(one of the ports the Fetch standard blocks/);
   });
 
   it('a client command exits 1 when it cannot reach the server', async () => {

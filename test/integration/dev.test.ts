@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { healthService } from '../../src/common/grpc/protos.js';
 import { firstMessage, rawWorkloadClient, securityHeader, splitDer } from '../helpers/raw-workload-client.js';
-import { freePort, makeTempDir, removeDir, repoRoot } from '../helpers/sigil-process.js';
+import { cliPath, freePort, makeTempDir, removeDir, repoRoot, runProcess } from '../helpers/sigil-process.js';
 
 // `npm start` runs `sigil dev`. This starts it the same way, in an empty folder, and talks to the
 // socket it prints with a client made from the spec proto, as a newcomer following the README would.
@@ -20,6 +21,8 @@ describe('sigil dev (npm start)', () => {
 
   before(async () => {
     dir = makeTempDir('sigil-dev-test-');
+    // mkdtemp makes 0700; a project folder that other users can enter is what the README assumes.
+    chmodSync(dir, 0o755);
     child = spawn(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'dev'], {
       cwd: dir,
       env: {
@@ -53,7 +56,23 @@ describe('sigil dev (npm start)', () => {
   it('prints a two-line recipe and keeps its data in ./.sigil', () => {
     assert.match(stdout, /export SPIFFE_ENDPOINT_SOCKET=unix:\/\//);
     assert.match(stdout, /npx sigil api fetch x509 --write/);
-    assert.equal(socket, join(dir, '.sigil', 'agent', 'api.sock'));
+    assert.equal(socket, join(dir, '.sigil', 'public', 'api.sock'));
+  });
+
+  it('keeps secrets in 0700 folders and the socket (0777) in a 0755 folder beside them', () => {
+    const mode = (path: string) => (statSync(join(dir, path)).mode & 0o777).toString(8);
+    assert.deepEqual(
+      { base: mode('.sigil'), server: mode('.sigil/server'), agent: mode('.sigil/agent'), public: mode('.sigil/public'), socket: mode('.sigil/public/api.sock') },
+      { base: '755', server: '700', agent: '700', public: '755', socket: '777' },
+    );
+  });
+
+  it('another user reaches the socket: without an entry the agent answers, instead of the kernel refusing the connection', async () => {
+    const uid = 1000 + (process.pid % 1000);
+    const res = await runProcess('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, cliPath, 'api', 'fetch', 'x509', '--socket', socket, '--timeout', '5s'], { timeoutMs: 20_000 });
+    assert.equal(res.code, 1, res.stderr);
+    assert.doesNotMatch(res.stderr, /EACCES/);
+    assert.match(res.stderr, /PermissionDenied/);
   });
 
   it('the current user gets a valid X509-SVID from the socket it printed', async () => {

@@ -46,8 +46,11 @@ test('the compose demo service runs the mTLS demo against the agent socket', () 
   assert.ok(demo.volumes?.some((v) => v.startsWith('sigil-public:')), 'the demo reaches the agent socket');
 });
 
-test('the Dockerfile builds the same entry point the package exposes', () => {
+test('the Dockerfile builds the same entry point that npm start and npx sigil run', () => {
   const dockerfile = readFileSync(`${repoRoot}Dockerfile`, 'utf8');
-  const pkg = JSON.parse(readFileSync(`${repoRoot}package.json`, 'utf8')) as { bin: Record<string, string> };
-  assert.match(dockerfile, new RegExp(`ENTRYPOINT \\["node", "${pkg.bin.sigil?.replace(/[.]/g, '\\.')}"\\]`));
+  const pkg = JSON.parse(readFileSync(`${repoRoot}package.json`, 'utf8')) as { scripts: Record<string, string> };
+  const entry = /^node (\S+) dev$/.exec(pkg.scripts.start ?? '')?.[1];
+  assert.equal(entry, 'dist/src/cli/main.js');
+  assert.match(dockerfile, new RegExp(`ENTRYPOINT \\["node", "${entry.replace(/[.]/g, '\\.')}"\\]`));
+  assert.match(dockerfile, /^COPY scripts \.\/scripts$/m, 'npm ci runs the build, which runs scripts/link-bin.mjs');
 });

@@ -106,4 +106,21 @@ describe('revocation against a real sigil server process, checked by openssl', (
     assertExit(unknown, 1);
     assert.match(unknown.stderr, /serial: no SVID with serial abcd/);
   });
+
+  test('after a CA rotation, sigil crl show | openssl crl still shows the revoked serial (the new CRL is empty), with a note on stderr', async () => {
+    const serial = await mintTo('revoked-before-rotation');
+    assertExit(await sigil('svid', 'revoke', '--serial', serial), 0);
+    assertExit(await sigil('authority', 'prepare', '--kind', 'x509'), 0);
+    assertExit(await sigil('authority', 'activate', '--kind', 'x509'), 0);
+    // The new authority's first CRL comes with the scheduler's next run (every 10 s by default).
+    const deadline = Date.now() + 20_000;
+    while (((await sigil('crl', 'show')).stdout.match(/BEGIN X509 CRL/g)?.length ?? 0) < 2) {
+      assert.ok(Date.now() < deadline, 'the new authority has no CRL after 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const piped = await runProcess('sh', ['-c', `"${process.execPath}" "${cliPath}" crl show | openssl crl -noout -text`], { env, cwd: workDir });
+    assertExit(piped, 0);
+    assert.match(piped.stdout, new RegExp(`Serial Number: ${serial.toUpperCase()}`));
+    assert.match(piped.stderr, /note: 2 CRLs, one per X\.509 authority, those that list revocations first\. `openssl crl` reads only the first/);
+  });
 });

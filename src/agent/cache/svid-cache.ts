@@ -7,6 +7,7 @@ import { exportPrivateKeyPkcs8, generateKeyPair, signatureAlgorithmFor } from '.
 import type { AgentNode } from '../node/agent-node.js';
 import type { AgentTrustState } from '../sync/trust-state.js';
 import type { AgentEntry, EntryCache } from '../sync/entry-cache.js';
+import { grpcErrorText } from '../../common/grpc/status-details.js';
 
 export interface CachedSvid {
   entryId: string;
@@ -200,7 +201,7 @@ export class SvidCache extends EventEmitter {
     } catch (err) {
       this.failures++;
       // Keep serving what we hold; the server may be down for a while.
-      this.log.warn({ err: (err as { details?: string }).details ?? (err as Error).message, entries: batch.length }, 'cannot get SVIDs from the server; serving cached ones and retrying');
+      this.log.warn({ err: grpcErrorText(err), entries: batch.length }, 'cannot get SVIDs from the server; serving cached ones and retrying');
       return;
     }
     const updated: string[] = [];

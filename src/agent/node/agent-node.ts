@@ -11,6 +11,7 @@ import { parseSpiffeBundle, type SpiffeBundle } from '../../spiffe/bundle.js';
 import { emptyTrustState, type AgentTrustState } from '../sync/trust-state.js';
 import type { AgentIdentity, AgentStateStore } from './agent-state.js';
 import { ServerClient, notAfterOf, type ServerTrust } from './server-client.js';
+import { grpcErrorText } from '../../common/grpc/status-details.js';
 
 export interface AgentNodeOptions {
   trustDomain: string;
@@ -112,7 +113,7 @@ export class AgentNode extends EventEmitter {
       this.resetClient();
       this.emit('identity', this.identity);
     } catch (err) {
-      throw new AttestationError(`node attestation failed: ${(err as { details?: string }).details ?? (err as Error).message}`);
+      throw new AttestationError(`node attestation failed: ${grpcErrorText(err)}`);
     } finally {
       client.close();
     }

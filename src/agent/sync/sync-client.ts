@@ -6,6 +6,7 @@ import type { SyncMessage } from '../../common/grpc/agent-api-types.js';
 import type { AgentNode } from '../node/agent-node.js';
 import { EntryCache, entryFromProto } from './entry-cache.js';
 import { applyTrustMessage } from './trust-state.js';
+import { withoutEmptyResolutionNote } from '../../common/grpc/status-details.js';
 
 export interface SyncClientOptions {
   /** CRLs handed to workloads in the Workload API `crl` fields, at most this many bytes together. */
@@ -87,7 +88,7 @@ export class SyncClient extends EventEmitter {
         this.emit('status', /banned/.test(err.details) ? 'banned' : 'evicted');
         return;
       }
-      if (err && err.code !== 1 /* CANCELLED */) this.log.warn({ code: err.code, details: err.details }, 'sync stream ended; reconnecting');
+      if (err && err.code !== 1 /* CANCELLED */) this.log.warn({ code: err.code, details: withoutEmptyResolutionNote(err.details) }, 'sync stream ended; reconnecting');
       this.scheduleReconnect();
     };
     stream.on('error', (err: grpc.ServiceError) => onEnd(err));

@@ -11,9 +11,13 @@ interface RequestOptions {
 /** Minting an RSA key on a busy server can take a while; anything slower is a hung server. */
 const requestTimeoutMs = 30_000;
 
-function describeFetchFailure(err: unknown): string {
+function describeFetchFailure(err: unknown, address: string): string {
   const error = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (error.name === 'TimeoutError') return `no answer within ${requestTimeoutMs / 1000}s`;
+  if (error.cause?.message === 'bad port') {
+    const port = /:(\d+)$/.exec(address)?.[1] ?? '';
+    return `Node's fetch never connects to port ${port} (one of the ports the Fetch standard blocks, such as 1, 25 and 6000); run the admin API on another port`;
+  }
   return error.cause?.message ?? error.cause?.code ?? error.message ?? String(err);
 }
 
@@ -78,7 +82,7 @@ export class AdminClient {
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
     } catch (err) {
-      throw new CommandFailure(`cannot reach the Sigil server at ${this.address}: ${describeFetchFailure(err)}`, { cause: err });
+      throw new CommandFailure(`cannot reach the Sigil server at ${this.address}: ${describeFetchFailure(err, this.address)}`, { cause: err });
     }
   }
 

@@ -50,7 +50,7 @@ export const agentRunCommand = leaf({
     const path = flags.string('config') ?? (existsSync(defaultAgentConfigPath) ? defaultAgentConfigPath : undefined);
     const config = await loadConfig(path, agentFlagOverrides(flags));
     const [{ createLogger }, { startAgent }] = await Promise.all([import('../../common/logger.js'), import('../../agent/agent.js')]);
-    const log = createLogger(config.log_level);
+    const log = createLogger(config.log_level, process.stderr, config.log_format);
     const signal = stopSignal();
     let agent: RunningAgent;
     try {

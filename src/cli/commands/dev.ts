@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../../common/errors.js';
@@ -11,6 +11,8 @@ import { readAdminCredential } from '../client/connection.js';
 import { leaf } from '../command.js';
 import { CommandFailure } from '../errors.js';
 import { stopSignal } from '../stop-signal.js';
+import { devBanner } from './dev-banner.js';
+import { devLayout, prepareDevLayout } from './dev-layout.js';
 import { defaultServerConfigPath } from './server.js';
 
 export const devDataDir = './.sigil';
@@ -44,17 +46,17 @@ export const devCommand = leaf({
       import('../../agent/config.js'),
       import('../../agent/agent.js'),
     ]);
-    const base = resolve(devDataDir);
-    const serverConfig = loadServerConfig(existsSync(defaultServerConfigPath) ? defaultServerConfigPath : undefined, { SIGIL_TRUST_DOMAIN: 'example.org', ...process.env, SIGIL_DATA_DIR: join(base, 'server') });
-    const log = createLogger(serverConfig.log_level);
+    const layout = devLayout(resolve(devDataDir));
+    const serverConfig = loadServerConfig(existsSync(defaultServerConfigPath) ? defaultServerConfigPath : undefined, { SIGIL_TRUST_DOMAIN: 'example.org', ...process.env, SIGIL_DATA_DIR: layout.serverDir });
+    const log = createLogger(serverConfig.log_level, process.stderr, serverConfig.log_format);
     const signal = stopSignal();
     let server: RunningServer | undefined;
     let agent: RunningAgent | undefined;
     try {
+      for (const change of prepareDevLayout(layout)) log.warn(change);
       server = await startServer(serverConfig, { log });
       const client = new AdminClient(server.adminAddress ?? serverConfig.admin_addr, readAdminCredential(join(serverConfig.data_dir, 'admin.token')));
-      const agentDir = join(base, 'agent');
-      mkdirSync(agentDir, { recursive: true, mode: 0o700 });
+      const agentDir = layout.agentDir;
       const bootstrapBundle = join(agentDir, 'bootstrap-bundle.pem');
       writeFileAtomic(bootstrapBundle, await client.getText('/v1/bundle', { format: 'pem' }), 0o600);
       // A restart reuses the agent's SVID; only a new (or expired) agent needs a join token.
@@ -64,23 +66,24 @@ export const devCommand = leaf({
         trust_domain: serverConfig.trust_domain,
         server_address: server.agentApi?.address,
         data_dir: agentDir,
-        socket_path: process.env.SIGIL_AGENT_SOCKET ?? join(agentDir, 'api.sock'),
+        socket_path: process.env.SIGIL_AGENT_SOCKET ?? layout.socketPath,
         trust_bundle_path: bootstrapBundle,
         join_token: token,
         log_level: serverConfig.log_level,
+        log_format: serverConfig.log_format,
       });
       agent = await startAgent(agentConfig, { log });
       const spiffeId = await ensureUserEntry(client, serverConfig.trust_domain, agent.node.identity?.spiffeId ?? '');
       process.stdout.write(
-        [
-          '',
-          `Sigil dev is running: trust domain ${serverConfig.trust_domain}, admin API http://${server.adminAddress}, data in ${base}`,
-          `Your processes (uid ${process.getuid?.()}) get ${spiffeId}. In another shell:`,
-          '',
-          `  export SPIFFE_ENDPOINT_SOCKET=${agent.endpointSocket}`,
-          '  npx sigil api fetch x509 --write /tmp/sigil-svid',
-          '',
-        ].join('\n'),
+        devBanner({
+          trustDomain: serverConfig.trust_domain,
+          adminAddress: server.adminAddress ?? serverConfig.admin_addr,
+          dataDir: layout.base,
+          uid: process.getuid?.() ?? 0,
+          spiffeId,
+          endpointSocket: agent.endpointSocket,
+          socketPath: agentConfig.socket_path,
+        }),
       );
     } catch (err) {
       signal.dispose();

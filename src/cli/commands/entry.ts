@@ -1,3 +1,4 @@
+import { attestedSelectorNames, isAttestedSelector } from '../../agent/attestation/attested-selectors.js';
 import type { presentEntry } from '../../server/api/present.js';
 import { clientFlags } from '../client-flags.js';
 import { adminClient } from '../client/connect.js';
@@ -79,6 +80,17 @@ function formatEntry(entry: EntryJson): string {
   ]);
 }
 
+/** The server stores any selector (SPIRE has plugins for more); a Sigil agent matches only those it attests. */
+function warnUnattestedSelectors(body: Record<string, unknown>): void {
+  const selectors = (body.selectors ?? []) as { type: string; value: string }[];
+  const unattested = selectors.filter((s) => !isAttestedSelector(s.type, s.value)).map((s) => `${s.type}:${s.value}`);
+  if (unattested.length === 0) return;
+  process.stderr.write(
+    `warning: no Sigil agent attests ${unattested.join(', ')}, so no workload of a Sigil agent matches this entry. ` +
+      `Agents attest ${attestedSelectorNames().join(', ')}.\n`,
+  );
+}
+
 function printEntry(flags: FlagValues, entry: EntryJson): number {
   if (outputFormat(flags) === 'json') printJson(entry);
   else printText(formatEntry(entry));
@@ -98,7 +110,9 @@ const create = leaf({
   async run(flags) {
     const body = entryFields(flags);
     const client = await adminClient(flags);
-    return printEntry(flags, await client.postJson<EntryJson>('/v1/entries', body));
+    const created = await client.postJson<EntryJson>('/v1/entries', body);
+    warnUnattestedSelectors(body);
+    return printEntry(flags, created);
   },
 });
 
@@ -154,7 +168,9 @@ const update = leaf({
     const body = entryFields(flags);
     if (Object.keys(body).length === 0) throw new UsageError('nothing to update: give at least one of the entry flags (see --help)', flags.commandPath);
     const client = await adminClient(flags);
-    return printEntry(flags, await client.patchJson<EntryJson>(`/v1/entries/${encodeURIComponent(id)}`, body));
+    const updated = await client.patchJson<EntryJson>(`/v1/entries/${encodeURIComponent(id)}`, body);
+    warnUnattestedSelectors(body);
+    return printEntry(flags, updated);
   },
 });
 

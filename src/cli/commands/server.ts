@@ -33,7 +33,7 @@ const run = leaf({
     const path = flags.string('config') ?? (existsSync(defaultServerConfigPath) ? defaultServerConfigPath : undefined);
     const config = await loadConfig(path);
     const [{ createLogger }, { startServer }] = await Promise.all([import('../../common/logger.js'), import('../../server/server.js')]);
-    const log = createLogger(config.log_level);
+    const log = createLogger(config.log_level, process.stderr, config.log_format);
     const signal = stopSignal();
     let server: RunningServer;
     try {

@@ -29,6 +29,7 @@ function formatSvid(svid: SvidJson): string {
     ['Agent ID', svid.agent_id],
     ['Not before', svid.not_before],
     ['Expires at', svid.not_after],
+    ['Replaced at', svid.replaced_at],
     ['Revoked at', svid.revoked_at],
     ['Revocation reason', svid.revocation_reason],
   ]);
@@ -43,7 +44,9 @@ const list = leaf({
     'agent-id': { type: 'string', valueName: 'ID', description: 'only SVIDs issued through this agent' },
     kind: { type: 'string', choices: ['workload', 'agent', 'mint'], description: 'only SVIDs of this kind' },
     'expiring-before': { type: 'string', valueName: 'TIME', description: 'only SVIDs that expire before TIME: RFC 3339, or a duration from now like 1h' },
-    valid: { type: 'boolean', description: 'only SVIDs that are valid now (not expired, not revoked)' },
+    'authority-id': { type: 'string', valueName: 'ID', spireName: 'authorityID', description: 'only SVIDs signed by this X.509 authority' },
+    valid: { type: 'boolean', description: 'only SVIDs that are valid now (not expired, not revoked), replaced ones included' },
+    current: { type: 'boolean', description: 'only valid SVIDs that no newer one has replaced (what blocks `sigil authority revoke`)' },
     ...clientFlags,
   },
   async run(flags) {
@@ -55,6 +58,8 @@ const list = leaf({
       kind: flags.string('kind'),
       expiring_before: expiringBefore(flags),
       valid: flags.boolean('valid') ? 'true' : undefined,
+      authority_id: flags.string('authority-id'),
+      current: flags.boolean('current') ? 'true' : undefined,
     });
     if (outputFormat(flags) === 'json') printJson({ svids });
     else printText(formatFound(svids.map(formatSvid), 'SVID', 'SVIDs'));
@@ -74,7 +79,7 @@ const reasons = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationCha
 // Fails to compile when pki/ gains a reason that is missing above.
 const _everyReason: [Exclude<RevocationReason, (typeof reasons)[number]>] extends [never] ? true : never = true;
 
-const selectorFlags = { serial: 'serial', 'spiffe-id': 'spiffe_id', 'entry-id': 'entry_id', 'agent-id': 'agent_id' } as const;
+const selectorFlags = { serial: 'serial', 'spiffe-id': 'spiffe_id', 'entry-id': 'entry_id', 'agent-id': 'agent_id', 'authority-id': 'authority_id' } as const;
 
 function formatRevoked(result: RevokeJson): string {
   if (result.revoked.length === 0) return 'No valid SVID matched: nothing was revoked';
@@ -85,12 +90,13 @@ function formatRevoked(result: RevokeJson): string {
 
 const revoke = leaf({
   name: 'revoke',
-  summary: 'Revoke X509-SVIDs by serial, SPIFFE ID, entry or agent; the CRL is re-signed at once',
+  summary: 'Revoke X509-SVIDs by serial, SPIFFE ID, entry, agent or signing authority; the CRL is re-signed at once',
   flags: {
     serial: { type: 'string', valueName: 'HEX', description: 'the SVID with this serial number (hex, as sigil svid list or openssl x509 -serial print it)' },
     'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', description: 'every valid SVID of this SPIFFE ID' },
     'entry-id': { type: 'string', valueName: 'ID', spireName: 'entryID', description: 'every valid SVID issued for this entry' },
     'agent-id': { type: 'string', valueName: 'ID', description: 'every valid SVID issued to this agent, its own included' },
+    'authority-id': { type: 'string', valueName: 'ID', spireName: 'authorityID', description: 'every valid SVID signed by this X.509 authority (what blocks `sigil authority revoke`)' },
     // Not `choices`: help would print all seven in the flag column.
     reason: { type: 'string', valueName: 'REASON', description: `RFC 5280 revocation reason: ${reasons.join(', ')} (default: unspecified)` },
     ...clientFlags,
@@ -100,7 +106,7 @@ const revoke = leaf({
     const [selector] = given;
     if (given.length !== 1 || !selector) {
       const got = given.length ? ` (got ${given.map((f) => `--${f}`).join(', ')})` : '';
-      throw new UsageError(`give exactly one of --serial, --spiffe-id, --entry-id, --agent-id${got}`, flags.commandPath);
+      throw new UsageError(`give exactly one of --serial, --spiffe-id, --entry-id, --agent-id, --authority-id${got}`, flags.commandPath);
     }
     const reason = flags.string('reason');
     if (reason !== undefined && !(reasons as readonly string[]).includes(reason)) throw flags.invalid('reason', reason, `must be one of ${reasons.join(', ')}`);

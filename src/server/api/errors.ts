@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import { SigilError } from '../../common/errors.js';
+import { httpStatusOf, SigilError, type SigilErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 
-export function sendError(res: Response, status: number, code: string, message: string): void {
+export function sendError(res: Response, status: number, code: SigilErrorCode, message: string): void {
   res.status(status).json({ error: { code, message } });
 }
 
@@ -15,11 +15,11 @@ export function errorHandler(log: Logger) {
     }
     const bodyError = err as { type?: string; status?: number; message?: string; limit?: number };
     if (bodyError.type === 'entity.too.large') {
-      sendError(res, 413, 'payload_too_large', `request body exceeds the limit of ${bodyError.limit ?? 'the configured'} bytes`);
+      sendError(res, httpStatusOf.payload_too_large, 'payload_too_large', `request body exceeds the limit of ${bodyError.limit ?? 'the configured'} bytes`);
       return;
     }
     if (bodyError.type === 'entity.parse.failed') {
-      sendError(res, 400, 'invalid_argument', `request body is not valid JSON: ${bodyError.message ?? ''}`.trim());
+      sendError(res, httpStatusOf.invalid_argument, 'invalid_argument', `request body is not valid JSON: ${bodyError.message ?? ''}`.trim());
       return;
     }
     if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
@@ -27,10 +27,10 @@ export function errorHandler(log: Logger) {
       return;
     }
     log.error({ err, method: req.method, path: req.path }, 'request failed');
-    sendError(res, 500, 'internal', 'internal error (see the server log)');
+    sendError(res, httpStatusOf.internal, 'internal', 'internal error (see the server log)');
   };
 }
 
 export function notFoundHandler(req: Request, res: Response): void {
-  sendError(res, 404, 'not_found', `no route for ${req.method} ${req.path}`);
+  sendError(res, httpStatusOf.not_found, 'not_found', `no route for ${req.method} ${req.path}`);
 }

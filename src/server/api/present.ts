@@ -45,6 +45,7 @@ export function presentSvid(s: IssuedSvid) {
     issued_at: iso(s.createdAt),
     revoked_at: iso(s.revokedAt),
     revocation_reason: s.revocationReason,
+    replaced_at: iso(s.supersededAt),
   };
 }
 

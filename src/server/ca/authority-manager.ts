@@ -14,6 +14,8 @@ export const bundleRefreshHintSeconds = 300;
 export const authorityKinds: readonly AuthorityKind[] = ['x509', 'jwt'];
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** How many blocking SVIDs a refused authority revocation names; the count covers the rest. */
+const blockersNamedMax = 3;
 
 /**
  * The prepared → active → old slots of the X.509 and JWT authorities (lessons-from-peers rows
@@ -142,8 +144,7 @@ export class AuthorityManager {
       if (a.revokedAt !== null) throw conflict(`${kind} authority ${id} is revoked already`);
       if (a.taintedAt === null) throw failedPrecondition(`${kind} authority ${id} must be tainted before it is revoked`);
       const now = this.now();
-      const remaining = kind === 'x509' ? this.store.svidLifecycle.countValidSignedBy(id, now) : 0;
-      if (remaining > 0) throw conflict(`${remaining} valid SVID(s) signed by ${kind} authority ${id} remain; wait for agents to re-issue them (or revoke them) first`);
+      if (kind === 'x509') this.refuseWhileUnreplaced(id, now);
       return this.store.transaction(() => {
         const revoked = this.store.authorities.revoke(id, now);
         this.bumpBundleSequence();
@@ -151,6 +152,19 @@ export class AuthorityManager {
         return revoked;
       });
     });
+  }
+
+  /** Names the SVIDs that keep an X.509 authority from being revoked, and the way out. */
+  private refuseWhileUnreplaced(id: string, now: number): void {
+    const { count, sample } = this.store.svidLifecycle.unreplacedSignedBy(id, now, blockersNamedMax);
+    if (count === 0) return;
+    const named = sample.map((s) => `${s.serial} (${s.spiffeId}, ${s.kind})`).join(', ');
+    const more = count > sample.length ? ` and ${count - sample.length} more` : '';
+    throw conflict(
+      `${count} valid ${count === 1 ? 'SVID' : 'SVIDs'} signed by x509 authority ${id} not replaced yet: ${named}${more}. ` +
+        `Agents replace theirs soon after a taint; minted ones are never replaced. Revoke them (sigil svid revoke --authority-id ${id}, ` +
+        `or POST /v1/svids/revoke {"authority_id"}) or wait until they expire`,
+    );
   }
 
   private getOfKind(kind: AuthorityKind, id: string): Authority {

@@ -37,9 +37,9 @@ function actionFor(svid: RevocableSvid): string {
   }
 }
 
-/** The request field that picked the SVIDs: serial, spiffe_id, entry_id or agent_id. */
+/** The request field that picked the SVIDs: serial, spiffe_id, entry_id, agent_id or authority_id. */
 function selectorName(selector: RevocationSelector): string {
-  return { serial: 'serial', spiffeId: 'spiffe_id', entryId: 'entry_id', agentId: 'agent_id' }[selectorKey(selector)];
+  return { serial: 'serial', spiffeId: 'spiffe_id', entryId: 'entry_id', agentId: 'agent_id', authorityId: 'authority_id' }[selectorKey(selector)];
 }
 
 /**
@@ -56,8 +56,9 @@ export class RevocationService {
   ) {}
 
   /**
-   * By serial: 404 if unknown, 409 if already revoked, 422 if expired. By SPIFFE ID, entry or
-   * agent: every matching SVID that is still valid (none is not an error).
+   * By serial: 404 if unknown, 409 if already revoked, 422 if expired. By SPIFFE ID, entry,
+   * agent or authority: every matching SVID that is still valid (none is not an error; an unknown
+   * X.509 authority is a 404).
    */
   async revoke(request: RevocationRequest): Promise<RevocationResult> {
     const now = this.clock.now().getTime();
@@ -77,6 +78,9 @@ export class RevocationService {
   private markRevoked(request: RevocationRequest, target: string, now: number): RevocableSvid[] {
     const { selector, reason } = request;
     if ('serial' in selector) this.checkRevocable(selector.serial, now);
+    if ('authorityId' in selector && this.store.authorities.get(selector.authorityId)?.kind !== 'x509') {
+      throw notFound(`authority_id: no X.509 authority ${selector.authorityId} (see GET /v1/authorities)`);
+    }
     const svids = this.store.revocations.revocable(selector, now);
     const revokedBy = selectorName(selector);
     for (const svid of svids) {

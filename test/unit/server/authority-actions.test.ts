@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FakeClock } from '../../../src/common/clock.js';
 import { startTestServer, type TestServer } from '../../helpers/test-server.js';
@@ -44,7 +47,9 @@ test('forced prepare → activate → taint → revoke, with every refusal on th
   await t.http.post(`/v1/authorities/x509/${first?.id}/taint`).set(auth).expect(409);
 
   const blocked = await t.http.post(`/v1/authorities/x509/${first?.id}/revoke`).set(auth).expect(409);
-  assert.match(blocked.body.error.message, /1 valid SVID\(s\) signed by x509 authority .* remain/);
+  assert.match(blocked.body.error.message, /^1 valid SVID signed by x509 authority \S+ not replaced yet: /);
+  assert.ok(blocked.body.error.message.includes(`${minted.body.serial} (spiffe://example.org/signed-by-first, mint)`), blocked.body.error.message);
+  assert.ok(blocked.body.error.message.includes(`sigil svid revoke --authority-id ${first?.id}`), 'the refusal offers the way out');
   // once what it signed has expired, the revoke goes through and the CA leaves the bundle
   clock.set(new Date(new Date(minted.body.expires_at).getTime() + 1000));
   const revoked = await t.http.post(`/v1/authorities/x509/${first?.id}/revoke`).set(auth).expect(200);
@@ -79,4 +84,38 @@ test('lessons row 19: SVID TTL is capped at CA TTL / 6 and the cap is reported',
   const ttl = Math.floor(t.config.ca.ttl / 6);
   const res = await t.http.post('/v1/x509/mint').set(auth).send({ spiffe_id: 'spiffe://example.org/long', ttl: ttl + 100 }).expect(201);
   assert.equal(res.body.ttl.capped_by, t.config.svid.max_ttl < ttl ? 'max_ttl' : 'ca_ttl');
+});
+
+test('the SVIDs that block an authority revocation are named, listed with current=true, and revoked by authority_id', async () => {
+  const [old] = (await list()).x509_authorities.filter((a) => a.state === 'active');
+  const entry = await t.http
+    .post('/v1/entries')
+    .set(auth)
+    .send({ spiffe_id: 'spiffe://example.org/replaced-workload', parent_id: 'spiffe://example.org/agent', selectors: [{ type: 'unix', value: 'uid:7' }] })
+    .expect(201);
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(t.dataDir, 'b.key'), '-out', join(t.dataDir, 'b.csr'), '-subj', '/CN=b'], { stdio: 'ignore' });
+  const csr = readFileSync(join(t.dataDir, 'b.csr'), 'utf8');
+  const replaced = await t.http.post(`/v1/entries/${entry.body.id}/x509-svids`).set(auth).send({ csr }).expect(201);
+  const replacement = await t.http.post(`/v1/entries/${entry.body.id}/x509-svids`).set(auth).send({ csr }).expect(201);
+  const minted = await t.http.post('/v1/x509/mint').set(auth).send({ spiffe_id: 'spiffe://example.org/batch-job', ttl: 600 }).expect(201);
+  await t.http.post('/v1/authorities/x509/prepare').set(auth).send({}).expect(201);
+  await t.http.post('/v1/authorities/x509/activate').set(auth).send({}).expect(200);
+  await t.http.post(`/v1/authorities/x509/${old?.id}/taint`).set(auth).expect(200);
+
+  const valid = await t.http.get('/v1/svids').set(auth).query({ authority_id: old?.id, valid: 'true' }).expect(200);
+  const replacedRow = valid.body.svids.find((s: { serial: string }) => s.serial === replaced.body.serial);
+  assert.ok(replacedRow?.replaced_at, 'valid=true still lists the replaced SVID, now marked replaced_at');
+  const current = (await t.http.get('/v1/svids').set(auth).query({ authority_id: old?.id, current: 'true' }).expect(200)).body.svids.map((s: { serial: string }) => s.serial) as string[];
+  assert.ok(current.includes(replacement.body.serial) && current.includes(minted.body.serial) && !current.includes(replaced.body.serial), current.join(', '));
+
+  const blocked = await t.http.post(`/v1/authorities/x509/${old?.id}/revoke`).set(auth).expect(409);
+  const message = blocked.body.error.message as string;
+  assert.ok(message.startsWith(`${current.length} valid SVIDs signed by x509 authority ${old?.id} not replaced yet: `), message);
+  assert.equal(message.match(/\b[0-9a-f]{32} \(spiffe:/g)?.length, Math.min(current.length, 3), 'names up to three');
+  assert.ok(!message.includes(replaced.body.serial), 'a replaced SVID does not block');
+
+  await t.http.post('/v1/svids/revoke').set(auth).send({ authority_id: 'no-such-authority' }).expect(404);
+  const revokedSvids = await t.http.post('/v1/svids/revoke').set(auth).send({ authority_id: old?.id, reason: 'cACompromise' }).expect(200);
+  assert.ok(revokedSvids.body.revoked.includes(minted.body.serial) && revokedSvids.body.revoked.includes(replacement.body.serial));
+  await t.http.post(`/v1/authorities/x509/${old?.id}/revoke`).set(auth).expect(200);
 });

@@ -18,6 +18,15 @@ function sendCrl(res: Response, crl: CrlRecord, format: 'pem' | 'der'): void {
 }
 
 /**
+ * Those that list revocations first (most first), then the newest authority first. `openssl crl`
+ * reads only the first CRL of a file, so after a rotation the new authority's empty CRL would
+ * otherwise hide the revocations of the old one.
+ */
+function inspectionOrder(crls: CrlRecord[]): CrlRecord[] {
+  return crls.slice().sort((a, b) => b.revokedCount - a.revokedCount);
+}
+
+/**
  * The CRLs are public like the bundle: relying parties fetch them without credentials. The
  * collection is PEM only, since DER has no way to put several CRLs in one body.
  */
@@ -37,7 +46,7 @@ export function crlRouter(ctx: ApiContext): Router {
       return;
     }
     if (query.format === 'der') throw invalidArgument('invalid query: format: der holds one CRL; give authority_id, or use format=pem for all of them');
-    res.type('application/x-pem-file').send(ctx.crls.current().map((c) => crlPem(c.der)).join(''));
+    res.type('application/x-pem-file').send(inspectionOrder(ctx.crls.current()).map((c) => crlPem(c.der)).join(''));
   });
 
   router.get('/:authority_id', (req, res) => {

@@ -7,7 +7,7 @@ import type { ApiContext } from '../context.js';
 import { iso } from '../present.js';
 import { spiffeIdSchema, validate } from '../validation.js';
 
-const selectorFields = ['serial', 'spiffe_id', 'entry_id', 'agent_id'] as const;
+const selectorFields = ['serial', 'spiffe_id', 'entry_id', 'agent_id', 'authority_id'] as const;
 
 /** Hex as we print it, or as openssl does (upper case, colon-separated); stored lower case. */
 const serialSchema = z
@@ -22,6 +22,7 @@ const revokeSchema = z
     spiffe_id: spiffeIdSchema.optional(),
     entry_id: z.uuid().optional(),
     agent_id: z.string().min(1, 'must not be empty').max(128).optional(),
+    authority_id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be an authority id').optional(),
     reason: z.enum(revocationReasons).default('unspecified'),
   })
   .superRefine((body, ctx) => {
@@ -35,6 +36,7 @@ function selectorOf(body: z.infer<typeof revokeSchema>): RevocationSelector {
   if (body.serial !== undefined) return { serial: body.serial };
   if (body.spiffe_id !== undefined) return { spiffeId: body.spiffe_id };
   if (body.entry_id !== undefined) return { entryId: body.entry_id };
+  if (body.authority_id !== undefined) return { authorityId: body.authority_id };
   return { agentId: body.agent_id as string };
 }
 

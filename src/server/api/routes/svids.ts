@@ -11,6 +11,8 @@ const listSchema = z.strictObject({
   kind: z.enum(['workload', 'agent', 'mint']).optional(),
   expiring_before: rfc3339Schema.optional(),
   valid: z.enum(['true']).optional(),
+  authority_id: z.string().max(128).optional(),
+  current: z.enum(['true']).optional(),
   ...pageQuery,
 });
 
@@ -25,7 +27,9 @@ export function svidsRouter(ctx: ApiContext): Router {
         agentId: q.agent_id,
         kind: q.kind,
         expiringBefore: q.expiring_before,
-        validAt: q.valid ? ctx.clock.now().getTime() : undefined,
+        validAt: q.valid || q.current ? ctx.clock.now().getTime() : undefined,
+        authorityId: q.authority_id,
+        current: q.current !== undefined,
       },
       { pageSize: q.page_size, pageToken: q.page_token },
     );
