@@ -50,7 +50,7 @@ export interface CertificateStructure {
 }
 
 /** A Name (RFC 5280 §4.1.2.4): SEQUENCE OF non-empty SET OF SEQUENCE { OID, one value }. */
-function checkName(buf: Uint8Array, name: DerNode, what: string): void {
+export function checkNameForm(buf: Uint8Array, name: DerNode, what: string): void {
   for (let p = name.contentStart; p < name.end; ) {
     const rdn = expectDer(buf, p, name.end, derTag.set, what);
     if (rdn.end === rdn.contentStart) throw new DerError(`${what}: empty RelativeDistinguishedName`, rdn.start);
@@ -120,7 +120,7 @@ export function readCertificateStructure(der: Uint8Array): CertificateStructure 
     throw new DerError('signatureAlgorithm differs from the TBSCertificate signature field', outerAlgorithm.start);
   }
   const issuer = expectDer(der, signatureAlgorithm.end, tbs.end, derTag.sequence, 'issuer');
-  checkName(der, issuer, 'issuer');
+  checkNameForm(der, issuer, 'issuer');
   const validity = expectDer(der, issuer.end, tbs.end, derTag.sequence, 'validity');
   const notBefore = readDer(der, validity.contentStart, validity.end);
   const notAfter = readDer(der, notBefore.end, validity.end);
@@ -128,7 +128,7 @@ export function readCertificateStructure(der: Uint8Array): CertificateStructure 
   readDerTime(der, notBefore);
   readDerTime(der, notAfter);
   const subject = expectDer(der, validity.end, tbs.end, derTag.sequence, 'subject');
-  checkName(der, subject, 'subject');
+  checkNameForm(der, subject, 'subject');
   const subjectPublicKeyInfo = readDer(der, subject.end, tbs.end);
   const { subjectPublicKey } = readSubjectPublicKeyInfo(der, subjectPublicKeyInfo);
 

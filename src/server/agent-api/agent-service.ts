@@ -84,7 +84,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
     if (!token) return fail(callback, grpc.status.INVALID_ARGUMENT, 'join_token must be specified');
     let publicKey: CryptoKey;
     try {
-      publicKey = (await verifyCsr(new Uint8Array(csr))).publicKey;
+      publicKey = (await verifyCsr(new Uint8Array(csr), { importKey: true })).publicKey;
     } catch (err) {
       return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
     }
@@ -123,7 +123,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
       const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
       let publicKey: CryptoKey;
       try {
-        publicKey = (await verifyCsr(new Uint8Array(call.request.csr))).publicKey;
+        publicKey = (await verifyCsr(new Uint8Array(call.request.csr), { importKey: true })).publicKey;
       } catch (err) {
         return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
       }
@@ -165,7 +165,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
           continue;
         }
         try {
-          const csr = await verifyCsr(new Uint8Array(request.csr));
+          const csr = await verifyCsr(new Uint8Array(request.csr), { importKey: true });
           const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.publicKey, kind: 'workload', entryId: entry.id, agentId: agent.id });
           deps.metrics.svidsIssued.inc({ kind: 'workload' });
           results.push({ entry_id: entry.id, svid_chain: svid.chainDer.map((d) => Buffer.from(d)), error: '', serial: svid.serial });

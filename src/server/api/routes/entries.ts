@@ -175,7 +175,7 @@ export function entriesRouter(ctx: ApiContext): Router {
     const body = validate(signCsrSchema, req.body, 'body');
     const entry = ctx.store.entries.getOrThrow(id);
     try {
-      const csr = await verifyCsr(body.csr).catch((err: unknown) => {
+      const csr = await verifyCsr(body.csr, { importKey: true }).catch((err: unknown) => {
         throw invalidArgument(`csr: ${(err as Error).message.replace(/^csr: /, '')}`);
       });
       const svid = await ctx.ca.issueX509Svid(
