@@ -1,5 +1,5 @@
 import { DerError, derTag, expectDer, expectDerInteger, readDer, readDerBoolean, readDerIntegerHex, readDerOctetAlignedBits, readDerOid, readDerTime, type DerNode } from './der.js';
-import { readSubjectPublicKeyInfo } from './spki.js';
+import { expectAlgorithmIdentifier, readSubjectPublicKeyInfo } from './spki.js';
 
 export interface CertificateNames {
   /** Lowercase hex without leading zero bytes. */
@@ -49,7 +49,12 @@ export interface CertificateStructure {
   signatureValue: Uint8Array;
 }
 
-/** A Name (RFC 5280 §4.1.2.4): SEQUENCE OF non-empty SET OF SEQUENCE { OID, one value }. */
+/** Attribute values Sigil reads in names: the string types of X.520 and PKCS#9 (UTF8, Numeric, Printable, Teletex, IA5, Visible, Universal, BMP). */
+const universalStringTag = 0x1c;
+const bmpStringTag = 0x1e;
+const nameValueTags = new Set([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1a, universalStringTag, bmpStringTag]);
+
+/** A Name (RFC 5280 §4.1.2.4): SEQUENCE OF non-empty SET OF SEQUENCE { OID, one string value }. */
 export function checkNameForm(buf: Uint8Array, name: DerNode, what: string): void {
   for (let p = name.contentStart; p < name.end; ) {
     const rdn = expectDer(buf, p, name.end, derTag.set, what);
@@ -58,7 +63,11 @@ export function checkNameForm(buf: Uint8Array, name: DerNode, what: string): voi
       const attribute = expectDer(buf, q, rdn.end, derTag.sequence, what);
       const type = expectDer(buf, attribute.contentStart, attribute.end, derTag.oid, what);
       readDerOid(buf, type);
-      if (readDer(buf, type.end, attribute.end).end !== attribute.end) throw new DerError(`${what}: attribute has extra fields`, attribute.start);
+      const value = readDer(buf, type.end, attribute.end);
+      if (!nameValueTags.has(value.tag)) throw new DerError(`${what}: attribute value is not a string (tag 0x${value.tag.toString(16)})`, value.start);
+      const unit = value.tag === universalStringTag ? 4 : value.tag === bmpStringTag ? 2 : 1;
+      if ((value.end - value.contentStart) % unit !== 0) throw new DerError(`${what}: a ${unit}-byte string has a partial character`, value.start);
+      if (value.end !== attribute.end) throw new DerError(`${what}: attribute has extra fields`, attribute.start);
       q = attribute.end;
     }
     p = rdn.end;
@@ -99,7 +108,7 @@ export function readCertificateStructure(der: Uint8Array): CertificateStructure 
   const outer = expectDer(der, 0, der.length, derTag.sequence, 'Certificate');
   if (outer.end !== der.length) throw new DerError('trailing bytes after the certificate', outer.end);
   const tbs = expectDer(der, outer.contentStart, outer.end, derTag.sequence, 'TBSCertificate');
-  const outerAlgorithm = expectDer(der, tbs.end, outer.end, derTag.sequence, 'signatureAlgorithm');
+  const outerAlgorithm = expectAlgorithmIdentifier(der, tbs.end, outer.end, 'signatureAlgorithm').node;
   const bits = readDer(der, outerAlgorithm.end, outer.end);
   if (bits.end !== outer.end) throw new DerError('extra fields in Certificate', bits.end);
   const signatureValue = readDerOctetAlignedBits(der, bits, 'signatureValue');

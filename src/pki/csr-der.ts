@@ -6,7 +6,7 @@
  */
 import { checkNameForm } from './certificate-der.js';
 import { DerError, derTag, derTlv, expectDer, readDer, readDerOctetAlignedBits, readDerOid, type DerNode } from './der.js';
-import { readSubjectPublicKeyInfo } from './spki.js';
+import { expectAlgorithmIdentifier, readSubjectPublicKeyInfo } from './spki.js';
 
 const versionV1 = Buffer.from('020100', 'hex');
 const emptyName = Buffer.from('3000', 'hex');
@@ -53,8 +53,7 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   const outer = expectDer(der, 0, der.length, derTag.sequence, 'CertificationRequest');
   if (outer.end !== der.length) throw new DerError('trailing bytes after the CSR', outer.end);
   const info = expectDer(der, outer.contentStart, outer.end, derTag.sequence, 'CertificationRequestInfo');
-  const algorithm = expectDer(der, info.end, outer.end, derTag.sequence, 'signatureAlgorithm');
-  const algorithmOid = expectDer(der, algorithm.contentStart, algorithm.end, derTag.oid, 'signature algorithm');
+  const { node: algorithm, oid: signatureAlgorithmOid } = expectAlgorithmIdentifier(der, info.end, outer.end, 'signatureAlgorithm');
   const bits = readDer(der, algorithm.end, outer.end);
   if (bits.end !== outer.end) throw new DerError('extra fields in CertificationRequest', bits.end);
   const signature = readDerOctetAlignedBits(der, bits, 'signature');
@@ -74,7 +73,7 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
     certificationRequestInfo: der.subarray(info.start, info.end),
     subjectPublicKeyInfo: der.subarray(spki.start, spki.end),
     signatureAlgorithm: der.subarray(algorithm.start, algorithm.end),
-    signatureAlgorithmOid: readDerOid(der, algorithmOid),
+    signatureAlgorithmOid,
     signature,
   };
 }

@@ -43,6 +43,7 @@ export function readDer(buf: Uint8Array, offset: number, limit: number = buf.len
   if (offset + 2 > limit) throw new DerError('truncated TLV header', offset);
   const tag = buf[offset] as number;
   if ((tag & 0x1f) === 0x1f) throw new DerError(`high tag numbers are not supported (tag 0x${tag.toString(16)})`, offset);
+  if (tag === 0) throw new DerError('end-of-contents tag (not DER)', offset);
   const first = buf[offset + 1] as number;
   let length: number;
   let contentStart: number;

@@ -1,6 +1,6 @@
 /** SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) in DER: its parts, its key identifier, and the SPKI of a key. */
 import { KeyObject, createHash } from 'node:crypto';
-import { DerError, derTag, expectDer, readDer, readDerOctetAlignedBits, type DerNode } from './der.js';
+import { DerError, derTag, expectDer, readDer, readDerOctetAlignedBits, readDerOid, type DerNode } from './der.js';
 
 export interface SubjectPublicKeyInfoParts {
   /** The AlgorithmIdentifier SEQUENCE. */
@@ -9,14 +9,28 @@ export interface SubjectPublicKeyInfoParts {
   subjectPublicKey: Uint8Array;
 }
 
-/** The parts of the SPKI SEQUENCE `node`: an AlgorithmIdentifier (OID, at most one parameter) and the key bits. */
+/**
+ * An AlgorithmIdentifier at `offset`: SEQUENCE { OID, parameters }. The parameters of every
+ * algorithm Sigil handles are absent, NULL (RSA) or a named curve OID (EC); anything else
+ * (RSA-PSS, explicit curves) is refused here. Returns the SEQUENCE and its dotted OID.
+ */
+export function expectAlgorithmIdentifier(buf: Uint8Array, offset: number, limit: number, what: string): { node: DerNode; oid: string } {
+  const node = expectDer(buf, offset, limit, derTag.sequence, what);
+  const oidNode = expectDer(buf, node.contentStart, node.end, derTag.oid, `${what} OID`);
+  const oid = readDerOid(buf, oidNode);
+  if (oidNode.end < node.end) {
+    const parameters = readDer(buf, oidNode.end, node.end);
+    if (parameters.end !== node.end) throw new DerError(`${what} has more than one parameter`, node.start);
+    if (parameters.tag === derTag.oid) readDerOid(buf, parameters);
+    else if (parameters.tag !== derTag.null || parameters.end !== parameters.contentStart) throw new DerError(`${what} parameters are neither NULL nor a named curve`, parameters.start);
+  }
+  return { node, oid };
+}
+
+/** The parts of the SPKI SEQUENCE `node`: an AlgorithmIdentifier and the key bits. */
 export function readSubjectPublicKeyInfo(buf: Uint8Array, node: DerNode): SubjectPublicKeyInfoParts {
   if (node.tag !== derTag.sequence) throw new DerError('SubjectPublicKeyInfo is not a SEQUENCE', node.start);
-  const algorithm = expectDer(buf, node.contentStart, node.end, derTag.sequence, 'SubjectPublicKeyInfo algorithm');
-  const algorithmOid = expectDer(buf, algorithm.contentStart, algorithm.end, derTag.oid, 'SubjectPublicKeyInfo algorithm OID');
-  if (algorithmOid.end < algorithm.end && readDer(buf, algorithmOid.end, algorithm.end).end !== algorithm.end) {
-    throw new DerError('SubjectPublicKeyInfo algorithm has more than one parameter', algorithm.start);
-  }
+  const algorithm = expectAlgorithmIdentifier(buf, node.contentStart, node.end, 'SubjectPublicKeyInfo algorithm').node;
   const bits = readDer(buf, algorithm.end, node.end);
   if (bits.end !== node.end) throw new DerError('extra fields in SubjectPublicKeyInfo', bits.end);
   return { algorithm, subjectPublicKey: readDerOctetAlignedBits(buf, bits, 'subjectPublicKey') };
