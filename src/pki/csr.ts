@@ -79,7 +79,8 @@ export async function createCsr(keys: { privateKey: CryptoKey; publicKey: Crypto
   const profile = signatureProfiles[keyAlgorithmOf(privateKey)];
   const info = encodeCertificationRequestInfo(spkiDerOf(keys.publicKey));
   const der = encodeCertificationRequest(info, profile.algorithmDer, await signOffLoop(profile.hash, info, privateKey));
-  return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
+  // A copy that owns its ArrayBuffer: small Buffers share Node's pool.
+  return new Uint8Array(der);
 }
 
 /** The reference implementation of verifyCsr with @peculiar/x509, for tests and the benchmark only. */

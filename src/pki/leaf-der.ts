@@ -151,5 +151,6 @@ export async function mintX509LeafDer(template: LeafIssuerTemplate, fields: Leaf
   const tbs = encodeLeafTbs(template, { ...fields, serialHex });
   const signature = await signOffLoop(template.signature.hash, tbs, template.signingKey);
   const der = derTlv(derTag.sequence, tbs, template.signature.algorithmDer, derTlv(derTag.bitString, Buffer.from([0]), signature));
-  return { der: new Uint8Array(der.buffer, der.byteOffset, der.byteLength), serialHex: serialMagnitude(serialHex).toString('hex') };
+  // A copy that owns its ArrayBuffer: small Buffers share Node's pool, which callers must never see through `.buffer`.
+  return { der: new Uint8Array(der), serialHex: serialMagnitude(serialHex).toString('hex') };
 }

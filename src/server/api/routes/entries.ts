@@ -175,11 +175,11 @@ export function entriesRouter(ctx: ApiContext): Router {
     const body = validate(signCsrSchema, req.body, 'body');
     const entry = ctx.store.entries.getOrThrow(id);
     try {
-      const csr = await verifyCsr(body.csr, { importKey: true }).catch((err: unknown) => {
+      const csr = await verifyCsr(body.csr).catch((err: unknown) => {
         throw invalidArgument(`csr: ${(err as Error).message.replace(/^csr: /, '')}`);
       });
       const svid = await ctx.ca.issueX509Svid(
-        { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.publicKey, kind: 'workload', entryId: entry.id },
+        { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id },
         { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'entry.sign_csr', target: entry.id, result: 'ok', detail: { serial: issued.serial } }) },
       );
       ctx.metrics.svidsIssued.inc({ kind: 'workload' });
