@@ -1,11 +1,11 @@
-import { KeyObject, createPublicKey } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { x509 } from './crypto-provider.js';
 import { encodeCertificationRequest, encodeCertificationRequestInfo, parseCsr, type ParsedCsr } from './csr-der.js';
 import { DerError } from './der.js';
 import { importPublicKeySpki, keyAlgorithmOf, signatureAlgorithmFor, type KeyAlgorithm } from './keys.js';
 import { ownBytes, pemDecodeAll } from './pem.js';
 import { csrSignatureAlgorithm, signOffLoop, signatureProfiles, verifyOffLoop } from './signature-profile.js';
-import { spkiDerOf } from './spki.js';
+import { publicKeyOfSpki, spkiDerOf } from './spki.js';
 
 export interface VerifiedCsr {
   algorithm: KeyAlgorithm;
@@ -50,7 +50,7 @@ export async function verifyCsr(input: string | Uint8Array, options: { importKey
   const csr = parse(csrDer(input));
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: Buffer.from(csr.subjectPublicKeyInfo), format: 'der', type: 'spki' });
+    key = publicKeyOfSpki(csr.subjectPublicKeyInfo);
   } catch (err) {
     throw new CsrError(`csr: cannot parse PKCS#10 request: the public key: ${errorText(err)}`);
   }

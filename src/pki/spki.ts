@@ -1,6 +1,6 @@
 /** SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) in DER: its parts, its key identifier, and the SPKI of a key. */
-import { KeyObject, createHash } from 'node:crypto';
-import { DerError, derTag, derTlv, derUnsignedInteger, expectDer, readDer, readDerOctetAlignedBits, readDerOid, type DerNode } from './der.js';
+import { KeyObject, createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { DerError, derTag, derTlv, derUnsignedInteger, expectDer, expectDerInteger, readDer, readDerOctetAlignedBits, readDerOid, type DerNode } from './der.js';
 
 export interface SubjectPublicKeyInfoParts {
   /** The AlgorithmIdentifier SEQUENCE. */
@@ -77,4 +77,43 @@ export function spkiDerOf(publicKey: CryptoKey | KeyObject): Buffer {
     return derTlv(derTag.sequence, rsaEncryption, derTlv(derTag.bitString, Buffer.from([0]), rsaPublicKey));
   }
   return key.export({ type: 'spki', format: 'der' });
+}
+
+/** The RSA modulus and exponent of a canonically encoded RSA SPKI (RFC 3279 §2.3.1), else undefined. */
+function rsaComponents(spki: Uint8Array): { n: Uint8Array; e: Uint8Array } | undefined {
+  try {
+    const outer = readDer(spki, 0, spki.length);
+    if (outer.tag !== derTag.sequence || outer.end !== spki.length) return undefined;
+    const { algorithm, subjectPublicKey } = readSubjectPublicKeyInfo(spki, outer);
+    if (!rsaEncryption.equals(spki.subarray(algorithm.start, algorithm.end))) return undefined;
+    const sequence = readDer(subjectPublicKey, 0, subjectPublicKey.length);
+    if (sequence.tag !== derTag.sequence || sequence.end !== subjectPublicKey.length) return undefined;
+    const n = expectDerInteger(subjectPublicKey, sequence.contentStart, sequence.end, 'modulus');
+    const e = expectDerInteger(subjectPublicKey, n.end, sequence.end, 'publicExponent');
+    if (e.end !== sequence.end || ((subjectPublicKey[n.contentStart] as number) & 0x80) || ((subjectPublicKey[e.contentStart] as number) & 0x80)) return undefined;
+    const magnitude = (node: DerNode) => subjectPublicKey.subarray(subjectPublicKey[node.contentStart] === 0 ? node.contentStart + 1 : node.contentStart, node.end);
+    return { n: magnitude(n), e: magnitude(e) };
+  } catch {
+    return undefined;
+  }
+}
+
+const base64url = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+
+/**
+ * A public KeyObject from SPKI DER. Canonical P-256 and RSA keys go through a JWK import, which
+ * costs a fraction of OpenSSL 3's DER decoder (P-256 ~100 vs ~165 µs, RSA ~9 vs ~180 µs here; for
+ * P-384 the decoder is the faster). Both refuse an EC point that is not on the curve.
+ * Throws what createPublicKey throws for anything it cannot read.
+ */
+export function publicKeyOfSpki(spki: Uint8Array): KeyObject {
+  const p256 = ecSpkiShapes['P-256'] as { prefix: Buffer; coordinateBytes: number };
+  if (spki.length === p256.prefix.length + 1 + 2 * p256.coordinateBytes && p256.prefix.equals(spki.subarray(0, p256.prefix.length)) && spki[p256.prefix.length] === 0x04) {
+    const x = spki.subarray(p256.prefix.length + 1, p256.prefix.length + 1 + p256.coordinateBytes);
+    const y = spki.subarray(p256.prefix.length + 1 + p256.coordinateBytes);
+    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: base64url(x), y: base64url(y) } satisfies JsonWebKey, format: 'jwk' });
+  }
+  const rsa = rsaComponents(spki);
+  if (rsa) return createPublicKey({ key: { kty: 'RSA', n: base64url(rsa.n), e: base64url(rsa.e) } satisfies JsonWebKey, format: 'jwk' });
+  return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 }
