@@ -1,7 +1,9 @@
 import { x509 } from './crypto-provider.js';
 import { signatureAlgorithmFor, type KeyPair } from './keys.js';
+import { leafIssuerTemplate, mintX509LeafDer } from './leaf-der.js';
 import { randomSerialHex } from './serial.js';
 import { ownBytes, pemDecodeAll } from './pem.js';
+import { spkiDerOf } from './spki.js';
 
 export interface CertificateIssuer {
   certificate: x509.X509Certificate;
@@ -93,11 +95,30 @@ export async function authorityKeyIdOf(issuer: x509.X509Certificate): Promise<x5
 }
 
 /**
- * Mint one X509-SVID leaf. Every leaf goes through here (a later change replaces the inside for
- * speed). Profile of spec §8.6: one URI SAN, cA=false critical, KeyUsage critical with
- * digitalSignature|keyEncipherment|keyAgreement, EKU serverAuth+clientAuth.
+ * Mint one X509-SVID leaf for a CryptoKey, through the DER fast path (leaf-der.ts). Builds the
+ * issuer template on every call: callers that mint many leaves keep a `leafIssuerTemplate` and
+ * call `mintX509LeafDer` with SPKI bytes instead.
  */
 export async function mintX509Leaf(params: LeafCertificateParams): Promise<x509.X509Certificate> {
+  const template = leafIssuerTemplate(certificateDer(params.issuer.certificate), params.issuer.keys.privateKey);
+  const leaf = await mintX509LeafDer(template, {
+    spiffeId: params.spiffeId,
+    dnsNames: params.dnsNames,
+    subjectPublicKeyInfo: spkiDerOf(params.subjectPublicKey),
+    notBefore: params.notBefore,
+    notAfter: params.notAfter,
+    serialHex: params.serialHex,
+  });
+  return parseCertificateDer(leaf.der);
+}
+
+/**
+ * The reference implementation of leaf minting with @peculiar/x509, which tests compare the fast
+ * path with byte for byte (and the benchmark measures beside it); not for production use (~276/s).
+ * Profile of spec §8.6: one URI SAN, cA=false critical, KeyUsage critical with
+ * digitalSignature|keyEncipherment|keyAgreement, EKU serverAuth+clientAuth.
+ */
+export async function mintX509LeafWithLibrary(params: LeafCertificateParams): Promise<x509.X509Certificate> {
   const firstDns = params.dnsNames[0];
   const subject = firstDns ? `C=US, O=Sigil, CN=${firstDns}` : 'C=US, O=Sigil';
   const names: x509.JsonGeneralName[] = [

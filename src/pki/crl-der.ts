@@ -4,11 +4,11 @@
  * once and kept by the caller, so a new CRL costs a copy and a signature, not a re-encoding.
  * `createCrl` in crl.ts (@peculiar/x509) is the reference: tests compare the TBS byte for byte.
  */
-import { KeyObject, sign } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { authorityKeyIdOf, type CertificateIssuer } from './certificates.js';
 import type { RevocationReason, RevokedSerial } from './crl.js';
 import { DerError, derSmallInteger, derTag, derTime, derTlv, derUnsignedInteger, expectDer, readDer, readDerIntegerHex, readDerOid, readDerTime, type DerNode } from './der.js';
-import type { KeyAlgorithm } from './keys.js';
+import { signOffLoop, signatureProfiles, type SignatureProfile } from './signature-profile.js';
 
 /** RFC 5280 §5.3.1 CRLReason codes. */
 const reasonCodes: Record<RevocationReason, number> = {
@@ -29,19 +29,6 @@ const oid = {
 const crlReasonOidDer = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x15]);
 const crlNumberOidDer = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x14]);
 const versionV2 = Buffer.from([0x02, 0x01, 0x01]);
-
-interface SignatureProfile {
-  /** AlgorithmIdentifier DER. */
-  algorithmDer: Buffer;
-  hash: string;
-}
-
-const signatureProfiles: Record<KeyAlgorithm, SignatureProfile> = {
-  'ec-p256': { algorithmDer: Buffer.from('300a06082a8648ce3d040302', 'hex'), hash: 'sha256' },
-  'ec-p384': { algorithmDer: Buffer.from('300a06082a8648ce3d040303', 'hex'), hash: 'sha384' },
-  'rsa-2048': { algorithmDer: Buffer.from('300d06092a864886f70d01010b0500', 'hex'), hash: 'sha256' },
-  'rsa-3072': { algorithmDer: Buffer.from('300d06092a864886f70d01010b0500', 'hex'), hash: 'sha256' },
-};
 
 /** One revokedCertificates element: serial, revocation date and (unless unspecified, RFC 5280 §5.3.1) the reason code. */
 export function encodeRevokedCertificate(entry: RevokedSerial): Buffer {
@@ -89,8 +76,7 @@ export function encodeTbsCertList(template: CrlIssuerTemplate, content: CrlConte
 
 /** Sign a TBSCertList with the issuer's key; the hash and signature run on libuv's thread pool, off the event loop. */
 export async function signCrl(template: CrlIssuerTemplate, tbs: Buffer, privateKey: CryptoKey): Promise<Uint8Array> {
-  const key = KeyObject.from(privateKey);
-  const signature = await new Promise<Buffer>((resolve, reject) => sign(template.signature.hash, tbs, key, (err, sig) => (err ? reject(err) : resolve(sig))));
+  const signature = await signOffLoop(template.signature.hash, tbs, KeyObject.from(privateKey));
   const bitString = derTlv(derTag.bitString, Buffer.from([0]), signature);
   return new Uint8Array(derTlv(derTag.sequence, tbs, template.signature.algorithmDer, bitString));
 }

@@ -1,20 +1,26 @@
 /**
  * A small DER reader and writer for the few structures Sigil encodes and parses on hot paths
- * (CRLs). It has no node-count limit and allocates nothing per element it skips: a CRL with
- * 100,000 entries is read in one pass. Everything it refuses, it refuses with the offset.
+ * (CRLs, leaf certificates, CSRs). It has no node-count limit and allocates nothing per element
+ * it skips: a CRL with 100,000 entries is read in one pass. Everything it refuses, it refuses
+ * with the offset.
  */
 
 export const derTag = {
+  boolean: 0x01,
   integer: 0x02,
   bitString: 0x03,
   octetString: 0x04,
   null: 0x05,
   oid: 0x06,
   enumerated: 0x0a,
+  utf8String: 0x0c,
+  printableString: 0x13,
   utcTime: 0x17,
   generalizedTime: 0x18,
   sequence: 0x30,
+  set: 0x31,
   contextConstructed0: 0xa0,
+  contextConstructed3: 0xa3,
 } as const;
 
 export class DerError extends Error {
@@ -37,6 +43,7 @@ export function readDer(buf: Uint8Array, offset: number, limit: number = buf.len
   if (offset + 2 > limit) throw new DerError('truncated TLV header', offset);
   const tag = buf[offset] as number;
   if ((tag & 0x1f) === 0x1f) throw new DerError(`high tag numbers are not supported (tag 0x${tag.toString(16)})`, offset);
+  if (tag === 0) throw new DerError('end-of-contents tag (not DER)', offset);
   const first = buf[offset + 1] as number;
   let length: number;
   let contentStart: number;
@@ -48,8 +55,10 @@ export function readDer(buf: Uint8Array, offset: number, limit: number = buf.len
     if (count === 0) throw new DerError('indefinite length is not DER', offset);
     if (count > 4) throw new DerError(`length of ${count} bytes is too long`, offset);
     if (offset + 2 + count > limit) throw new DerError('truncated length', offset);
+    if (buf[offset + 2] === 0) throw new DerError('length has a leading zero byte (not DER)', offset);
     length = 0;
     for (let i = 0; i < count; i++) length = length * 256 + (buf[offset + 2 + i] as number);
+    if (length < 0x80) throw new DerError(`length ${length} in long form (not DER)`, offset);
     contentStart = offset + 2 + count;
   }
   const end = contentStart + length;
@@ -61,6 +70,19 @@ export function readDer(buf: Uint8Array, offset: number, limit: number = buf.len
 export function expectDer(buf: Uint8Array, offset: number, limit: number, tag: number, what: string): DerNode {
   const node = readDer(buf, offset, limit);
   if (node.tag !== tag) throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, found 0x${node.tag.toString(16)}`, offset);
+  return node;
+}
+
+/** expectDer for an INTEGER, which must be non-empty and minimally encoded (X.690 §8.3.2). */
+export function expectDerInteger(buf: Uint8Array, offset: number, limit: number, what: string): DerNode {
+  const node = expectDer(buf, offset, limit, derTag.integer, what);
+  const length = node.end - node.contentStart;
+  if (length === 0) throw new DerError(`${what}: empty INTEGER`, offset);
+  const first = buf[node.contentStart] as number;
+  const second = buf[node.contentStart + 1] as number;
+  if (length > 1 && ((first === 0 && second < 0x80) || (first === 0xff && second >= 0x80))) {
+    throw new DerError(`${what}: INTEGER is not minimally encoded`, offset);
+  }
   return node;
 }
 
@@ -98,6 +120,7 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 export function derTime(ms: number): Buffer {
   const d = new Date(ms);
   const year = d.getUTCFullYear();
+  if (!(year >= 0 && year <= 9999)) throw new RangeError(`a certificate time must be in the years 0000..9999, got ${Number.isNaN(ms) ? 'an invalid date' : year}`);
   const rest = `${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
   if (year >= 1950 && year < 2050) return derTlv(derTag.utcTime, Buffer.from(`${pad2(year % 100)}${rest}`, 'latin1'));
   return derTlv(derTag.generalizedTime, Buffer.from(`${String(year).padStart(4, '0')}${rest}`, 'latin1'));
@@ -133,13 +156,32 @@ export function readDerTime(buf: Uint8Array, node: DerNode): number {
   return Date.UTC(year, digits(buf, p, 2, node.start) - 1, digits(buf, p + 2, 2, node.start), digits(buf, p + 4, 2, node.start), digits(buf, p + 6, 2, node.start), digits(buf, p + 8, 2, node.start));
 }
 
+/** A BOOLEAN in DER: one byte, 0x00 or 0xff. */
+export function readDerBoolean(buf: Uint8Array, node: DerNode): boolean {
+  if (node.tag !== derTag.boolean || node.end - node.contentStart !== 1) throw new DerError('not a BOOLEAN', node.start);
+  const value = buf[node.contentStart];
+  if (value === 0xff) return true;
+  if (value === 0x00) return false;
+  throw new DerError(`BOOLEAN byte 0x${(value as number).toString(16)} is not DER`, node.start);
+}
+
+/** The content of a BIT STRING with no unused bits (keys, signatures). */
+export function readDerOctetAlignedBits(buf: Uint8Array, node: DerNode, what: string): Uint8Array {
+  if (node.tag !== derTag.bitString || node.end === node.contentStart || buf[node.contentStart] !== 0) {
+    throw new DerError(`${what}: not a BIT STRING without unused bits`, node.start);
+  }
+  return buf.subarray(node.contentStart + 1, node.end);
+}
+
 /** Dotted form of an OBJECT IDENTIFIER's content. */
 export function readDerOid(buf: Uint8Array, node: DerNode): string {
   if (node.tag !== derTag.oid || node.end === node.contentStart) throw new DerError('not an OBJECT IDENTIFIER', node.start);
+  if (((buf[node.end - 1] as number) & 0x80) !== 0) throw new DerError('OBJECT IDENTIFIER ends inside a subidentifier', node.start);
   const parts: number[] = [];
   let value = 0;
   for (let i = node.contentStart; i < node.end; i++) {
     const b = buf[i] as number;
+    if (b === 0x80 && value === 0) throw new DerError('OBJECT IDENTIFIER subidentifier has a leading 0x80 (not DER)', node.start);
     value = value * 128 + (b & 0x7f);
     if (!(b & 0x80)) {
       if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);

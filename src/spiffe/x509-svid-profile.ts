@@ -68,6 +68,11 @@ export function checkX509SvidLeaf(certDer: DerInput, opts: LeafCheckOptions = {}
   checkLeaf(parse(certDer), opts);
 }
 
+/** checkX509SvidLeaf on facts read elsewhere, e.g. by the CA's DER reader (pki/certificate-facts-der.ts). */
+export function checkX509SvidLeafFacts(facts: CertificateFacts, opts: LeafCheckOptions = {}): void {
+  checkLeaf(facts, opts);
+}
+
 export function checkSigningCertificate(certDer: DerInput, opts: SigningCertificateCheckOptions = {}): void {
   checkSigning(parse(certDer), opts);
 }

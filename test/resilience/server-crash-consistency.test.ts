@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { createCsr } from '../../src/pki/csr.js';
-import { generateKeyPair, signatureAlgorithmFor } from '../../src/pki/keys.js';
+import { generateKeyPair } from '../../src/pki/keys.js';
 import { pemEncode } from '../../src/pki/pem.js';
 import { freePort, makeTempDir, removeDir, runProcess, startSigilServer, type SigilServerProcess } from '../helpers/sigil-process.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -116,7 +116,7 @@ describe(`server crash consistency (${cycles} SIGKILLs under load)`, () => {
     server = await startSigilServer({ env, address: env.SIGIL_ADMIN_ADDR as string });
     token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
     const keys = await generateKeyPair('ec-p256');
-    csrPem = pemEncode('CERTIFICATE REQUEST', await createCsr(keys, signatureAlgorithmFor(keys.algorithm)));
+    csrPem = pemEncode('CERTIFICATE REQUEST', await createCsr(keys));
     const hook = await call('POST', '/v1/webhooks', { url: receiver.url, events: ['svid.revoked', 'crl.published'], allow_private: true });
     assert.equal(hook?.status, 201, JSON.stringify(hook?.body));
   });

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import { createCsr } from '../../pki/csr.js';
-import { exportPrivateKeyPkcs8, generateKeyPair, signatureAlgorithmFor } from '../../pki/keys.js';
+import { exportPrivateKeyPkcs8, generateKeyPair } from '../../pki/keys.js';
 import type { AgentNode } from '../node/agent-node.js';
 import type { AgentTrustState } from '../sync/trust-state.js';
 import type { AgentEntry, EntryCache } from '../sync/entry-cache.js';
@@ -190,7 +190,7 @@ export class SvidCache extends EventEmitter {
     const prepared = await Promise.all(
       batch.map(async (entry) => {
         const keys = await generateKeyPair('ec-p256');
-        return { entry, keys, csr: await createCsr(keys, signatureAlgorithmFor(keys.algorithm)) };
+        return { entry, keys, csr: await createCsr(keys) };
       }),
     );
     let results;

@@ -5,7 +5,7 @@ import type { Clock } from '../../common/clock.js';
 import { crashPoint } from '../../common/crash-point.js';
 import type { Logger } from '../../common/logger.js';
 import { createCsr } from '../../pki/csr.js';
-import { generateKeyPair, signatureAlgorithmFor } from '../../pki/keys.js';
+import { generateKeyPair } from '../../pki/keys.js';
 import { pemDecodeAll, pemEncodeAll } from '../../pki/pem.js';
 import { parseSpiffeBundle, type SpiffeBundle } from '../../spiffe/bundle.js';
 import { emptyTrustState, type AgentTrustState } from '../sync/trust-state.js';
@@ -97,7 +97,7 @@ export class AgentNode extends EventEmitter {
     }
     const trust = this.bundle ? this.trust : this.bootstrapTrust();
     const keys = await generateKeyPair('ec-p256');
-    const csr = await createCsr(keys, signatureAlgorithmFor(keys.algorithm));
+    const csr = await createCsr(keys);
     const client = ServerClient.forAttestation(this.options.serverAddress, trust);
     try {
       const res = await client.attest({ join_token: this.options.joinToken, csr: Buffer.from(csr) });
@@ -193,7 +193,7 @@ export class AgentNode extends EventEmitter {
     if (!this.identity) return;
     const client = await this.serverClient();
     const keys = await generateKeyPair('ec-p256');
-    const csr = await createCsr(keys, signatureAlgorithmFor(keys.algorithm));
+    const csr = await createCsr(keys);
     const res = await client.renew({ csr: Buffer.from(csr) });
     crashPoint('renew:before-save');
     const chain = res.svid_chain.map((b) => new Uint8Array(b));

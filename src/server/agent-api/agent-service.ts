@@ -82,9 +82,9 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
   const AttestAgent: Unary<AttestAgentRequest, AttestAgentResponse> = async (call, callback) => {
     const { join_token: token, csr } = call.request;
     if (!token) return fail(callback, grpc.status.INVALID_ARGUMENT, 'join_token must be specified');
-    let publicKey: CryptoKey;
+    let subjectPublicKeyInfo: Uint8Array;
     try {
-      publicKey = (await verifyCsr(new Uint8Array(csr))).publicKey;
+      subjectPublicKeyInfo = (await verifyCsr(new Uint8Array(csr))).subjectPublicKeyInfo;
     } catch (err) {
       return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
     }
@@ -93,7 +93,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
     const tokenHash = hashSecretToken(token);
     try {
       const svid = await ca.issueX509Svid(
-        { spiffeId, dnsNames: [], ttlSeconds: deps.agentSvidTtlSeconds, subjectPublicKey: publicKey, kind: 'agent', agentId },
+        { spiffeId, dnsNames: [], ttlSeconds: deps.agentSvidTtlSeconds, subjectPublicKey: subjectPublicKeyInfo, kind: 'agent', agentId },
         {
           // Redeem the token in the issuance transaction: a refused token discards the SVID.
           before: () => {
@@ -121,14 +121,14 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
   const RenewAgent: Unary<RenewAgentRequest, RenewAgentResponse> = async (call, callback) => {
     try {
       const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
-      let publicKey: CryptoKey;
+      let subjectPublicKeyInfo: Uint8Array;
       try {
-        publicKey = (await verifyCsr(new Uint8Array(call.request.csr))).publicKey;
+        subjectPublicKeyInfo = (await verifyCsr(new Uint8Array(call.request.csr))).subjectPublicKeyInfo;
       } catch (err) {
         return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
       }
       const svid = await ca.issueX509Svid(
-        { spiffeId: agent.spiffeId, dnsNames: [], ttlSeconds: deps.agentSvidTtlSeconds, subjectPublicKey: publicKey, kind: 'agent', agentId: agent.id },
+        { spiffeId: agent.spiffeId, dnsNames: [], ttlSeconds: deps.agentSvidTtlSeconds, subjectPublicKey: subjectPublicKeyInfo, kind: 'agent', agentId: agent.id },
         {
           after: (issued) => {
             const now = clock.now().getTime();
@@ -166,7 +166,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
         }
         try {
           const csr = await verifyCsr(new Uint8Array(request.csr));
-          const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.publicKey, kind: 'workload', entryId: entry.id, agentId: agent.id });
+          const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id, agentId: agent.id });
           deps.metrics.svidsIssued.inc({ kind: 'workload' });
           results.push({ entry_id: entry.id, svid_chain: svid.chainDer.map((d) => Buffer.from(d)), error: '', serial: svid.serial });
         } catch (err) {

@@ -1,17 +1,12 @@
 import type { Clock } from '../../common/clock.js';
 import { SigilError, invalidArgument, unprocessable } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import {
-  certificateDer,
-  mintX509Leaf,
-  parseCertificateDer,
-  serialHexOf,
-  type CertificateIssuer,
-} from '../../pki/certificates.js';
+import { checkX509SvidLeafDer } from '../../pki/certificate-facts-der.js';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm, type KeyPair } from '../../pki/keys.js';
 import { signJwtSvid } from '../../pki/jwt.js';
+import { leafIssuerTemplate, mintX509LeafDer, type LeafIssuerTemplate } from '../../pki/leaf-der.js';
+import { spkiDerOf } from '../../pki/spki.js';
 import type { JwtAuthority } from '../../spiffe/bundle.js';
-import { checkX509SvidLeaf } from '../../spiffe/x509-svid-profile.js';
 import type { Authority, AuthorityKind } from '../../store/authorities.js';
 import type { SvidKind } from '../../store/issued-svids.js';
 import type { Store } from '../../store/store.js';
@@ -51,7 +46,8 @@ export interface IssueX509Params {
   spiffeId: string;
   dnsNames: readonly string[];
   ttlSeconds?: number | undefined;
-  subjectPublicKey: CryptoKey;
+  /** A CryptoKey, or SubjectPublicKeyInfo DER as verifyCsr returns it. */
+  subjectPublicKey: CryptoKey | Uint8Array;
   kind: SvidKind;
   entryId?: string | null;
   agentId?: string | null;
@@ -97,6 +93,8 @@ export const notBeforeBackdateMs = 10_000;
  */
 export class CertificateAuthority {
   readonly authorities: AuthorityManager;
+  /** The leaf template of the X.509 authority that signed last: built once per authority, not per leaf. */
+  private leafTemplate: { authorityId: string; certificateDer: Uint8Array; template: LeafIssuerTemplate } | undefined;
 
   /** Issuance rows are committed in groups (one transaction per turn of the event loop). */
   private readonly commits: GroupCommitter;
@@ -183,6 +181,15 @@ export class CertificateAuthority {
     return { requestedSeconds: requested, effectiveSeconds: effective, cappedBy };
   }
 
+  private leafTemplateFor(authority: Authority, keys: KeyPair): LeafIssuerTemplate {
+    const certificateDer = authority.certificateDer as Uint8Array;
+    const cached = this.leafTemplate;
+    if (cached && cached.authorityId === authority.id && Buffer.from(cached.certificateDer).equals(certificateDer)) return cached.template;
+    const template = leafIssuerTemplate(certificateDer, keys.privateKey);
+    this.leafTemplate = { authorityId: authority.id, certificateDer, template };
+    return template;
+  }
+
   /** Refuses what the API should already have refused, e.g. an entry with a reserved ID stored before that rule. */
   private checkIssuable(spiffeId: string, kind: SvidKind): void {
     const refusal = issuableIdRefusal(spiffeId, kind, this.trustDomain);
@@ -199,21 +206,23 @@ export class CertificateAuthority {
     const { authority, keys } = await this.activeSigner('x509');
     const now = this.clock.now().getTime();
     const ttl = this.effectiveTtl(params.ttlSeconds ?? this.settings.defaultX509TtlSeconds, authority.notAfter, now);
-    const issuer: CertificateIssuer = { certificate: parseCertificateDer(authority.certificateDer as Uint8Array), keys };
+    const template = this.leafTemplateFor(authority, keys);
     // A short-lived SVID is backdated less, so that its half-life stays after the moment it is issued.
     const backdate = Math.min(notBeforeBackdateMs, ttl.effectiveSeconds * 100);
     const notBefore = new Date(Math.max(now - backdate, authority.notBefore));
     const notAfter = new Date(now + ttl.effectiveSeconds * 1000);
-    const leaf = await mintX509Leaf({ spiffeId: params.spiffeId, dnsNames: params.dnsNames, subjectPublicKey: params.subjectPublicKey, issuer, notBefore, notAfter });
-    const leafDer = certificateDer(leaf);
+    const subjectPublicKeyInfo = params.subjectPublicKey instanceof Uint8Array ? params.subjectPublicKey : spkiDerOf(params.subjectPublicKey);
+    const leaf = await mintX509LeafDer(template, { spiffeId: params.spiffeId, dnsNames: params.dnsNames, subjectPublicKeyInfo, notBefore, notAfter });
+    const leafDer = leaf.der;
     try {
-      // Fail closed: what we could not hand to go-spiffe or SPIRE is never handed out.
-      checkX509SvidLeaf(leafDer, { expectedId: params.spiffeId, at: new Date(now) });
+      // Fail closed: what we could not hand to go-spiffe or SPIRE is never handed out. The DER
+      // reading is strict and the rules are checkX509SvidLeaf's, without asn1-schema's full parse.
+      checkX509SvidLeafDer(leafDer, { expectedId: params.spiffeId, at: new Date(now) });
     } catch (err) {
       throw new SigilError('internal', `issued certificate failed the X509-SVID self-check: ${(err as Error).message}`);
     }
     const svid: IssuedX509Svid = {
-      serial: serialHexOf(leaf),
+      serial: leaf.serialHex,
       spiffeId: params.spiffeId,
       chainDer: [leafDer, ...(authority.upstream ? [authority.certificateDer as Uint8Array, ...authority.upstreamChainDer] : [])],
       notBefore,

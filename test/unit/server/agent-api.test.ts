@@ -9,7 +9,7 @@ import type { SyncMessage } from '../../../src/common/grpc/agent-api-types.js';
 import { silentLogger } from '../../../src/common/logger.js';
 import { generateSecretToken, hashSecretToken } from '../../../src/common/secrets.js';
 import { createCsr } from '../../../src/pki/csr.js';
-import { generateKeyPair, signatureAlgorithmFor } from '../../../src/pki/keys.js';
+import { generateKeyPair } from '../../../src/pki/keys.js';
 import { pemEncodeAll } from '../../../src/pki/pem.js';
 import { MemoryKeyManager } from '../../../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../../../src/server/config.js';
@@ -36,7 +36,7 @@ async function attest(token: string): Promise<AgentIdentity> {
   const keys = await generateKeyPair('ec-p256');
   const client = ServerClient.forAttestation(address, { trustDomain, rootsPem: roots() });
   try {
-    const res = await client.attest({ join_token: token, csr: Buffer.from(await createCsr(keys, signatureAlgorithmFor(keys.algorithm))) });
+    const res = await client.attest({ join_token: token, csr: Buffer.from(await createCsr(keys)) });
     const chain = res.svid_chain.map((b) => new Uint8Array(b));
     return { agentId: res.agent_id, spiffeId: res.spiffe_id, keys, svidChainDer: chain, notAfter: new Date(new X509Certificate(chain[0] as Uint8Array).validTo) };
   } finally {
@@ -53,7 +53,7 @@ function entry(spiffePath: string, parentId: string): string {
 
 async function csr(): Promise<Buffer> {
   const keys = await generateKeyPair('ec-p256');
-  return Buffer.from(await createCsr(keys, signatureAlgorithmFor(keys.algorithm)));
+  return Buffer.from(await createCsr(keys));
 }
 
 const isCode = (code: grpc.status, pattern: RegExp) => (err: grpc.ServiceError) => err.code === code && pattern.test(err.details);
@@ -93,7 +93,7 @@ describe('node attestation', () => {
     const keys = await generateKeyPair('ec-p256');
     const client = ServerClient.forAttestation(address, { trustDomain: 'other.org', rootsPem: roots() });
     try {
-      await assert.rejects(client.attest({ join_token: newJoinToken(), csr: Buffer.from(await createCsr(keys, signatureAlgorithmFor(keys.algorithm))) }), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+      await assert.rejects(client.attest({ join_token: newJoinToken(), csr: Buffer.from(await createCsr(keys)) }), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
     } finally {
       client.close();
     }

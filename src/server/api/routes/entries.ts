@@ -179,7 +179,7 @@ export function entriesRouter(ctx: ApiContext): Router {
         throw invalidArgument(`csr: ${(err as Error).message.replace(/^csr: /, '')}`);
       });
       const svid = await ctx.ca.issueX509Svid(
-        { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.publicKey, kind: 'workload', entryId: entry.id },
+        { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id },
         { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'entry.sign_csr', target: entry.id, result: 'ok', detail: { serial: issued.serial } }) },
       );
       ctx.metrics.svidsIssued.inc({ kind: 'workload' });
