@@ -167,6 +167,23 @@ describe('sigil CLI against a real sigil server process', () => {
     assert.equal(privateKey.stdout, certKey.stdout, 'key.pem holds the key of the SVID');
   });
 
+  it('x509 sign --csr signs your CSR as an SVID that openssl verifies; the key never leaves you (X-01)', async () => {
+    const out = join(workDir, 'signed');
+    const csr = join(workDir, 'own.csr');
+    assertExit(await runProcess('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(workDir, 'own.key'), '-out', csr, '-subj', '/CN=own']), 0);
+    const signed = await sigil('x509', 'sign', '--csr', csr, '--spiffe-id', workloadId, '--ttl', '30m', '-write', out);
+    assertExit(signed, 0);
+    assert.match(signed.stdout, /X509-SVID written to .*svid\.pem\nRoot CAs written to .*bundle\.pem/);
+    const svid = join(out, 'svid.pem');
+    assertExit(await runProcess('openssl', ['verify', '-CAfile', join(out, 'bundle.pem'), svid]), 0);
+    const certKey = await runProcess('openssl', ['x509', '-in', svid, '-noout', '-pubkey']);
+    const ownKey = await runProcess('openssl', ['pkey', '-in', join(workDir, 'own.key'), '-pubout']);
+    assert.equal(certKey.stdout, ownKey.stdout);
+    const missing = await sigil('x509', 'sign', '--csr', join(workDir, 'nope.csr'), '--spiffe-id', workloadId);
+    assertExit(missing, 1);
+    assert.match(missing.stderr, /cannot read --csr .*nope\.csr/);
+  });
+
   it('jwt mint prints a JWT-SVID for the SPIFFE ID and audiences (J-06, J-07)', async () => {
     const result = await sigil('jwt', 'mint', '-spiffeID', workloadId, '-audience', 'api', '--audience', 'db');
     assertExit(result, 0);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyAlgorithm } from '../../pki/keys.js';
 import type { presentTtl } from '../../server/api/present.js';
@@ -5,6 +6,7 @@ import { clientFlags } from '../client-flags.js';
 import { adminClient } from '../client/connect.js';
 import { group, leaf } from '../command.js';
 import { ensureDirectory, writeFileWithMode } from '../files.js';
+import { CommandFailure } from '../errors.js';
 import { outputFormat, printJson, printText } from '../output.js';
 import { reportCappedTtl } from './ttl-note.js';
 
@@ -60,4 +62,45 @@ const mint = leaf({
   },
 });
 
-export const x509Commands = group('x509', 'Mint X.509-SVIDs', [mint]);
+type SignedX509Json = Omit<MintedX509Json, 'private_key_pem'>;
+
+const sign = leaf({
+  name: 'sign',
+  summary: 'Sign a CSR as an X.509-SVID for any SPIFFE ID of the trust domain; the key stays with you (like x509 mint)',
+  flags: {
+    csr: { type: 'string', valueName: 'FILE', required: true, description: 'PEM PKCS#10 request; its signature must verify (only its public key is used)' },
+    'spiffe-id': { type: 'string', valueName: 'ID', spireName: 'spiffeID', required: true, description: 'SPIFFE ID of the SVID' },
+    dns: { type: 'string', multiple: true, valueName: 'NAME', description: 'DNS name to add to the SVID' },
+    ttl: { type: 'string', valueName: 'DURATION', description: "lifetime of the SVID, e.g. 1h (default: the server's)" },
+    write: { type: 'string', valueName: 'DIR', description: 'write svid.pem and bundle.pem into DIR (created 0700 if missing) instead of printing them' },
+    ...clientFlags,
+  },
+  async run(flags) {
+    const csrPath = flags.string('csr') as string;
+    let csr: string;
+    try {
+      csr = readFileSync(csrPath, 'utf8');
+    } catch (err) {
+      throw new CommandFailure(`cannot read --csr ${csrPath}: ${(err as Error).message}`);
+    }
+    const body = { csr, spiffe_id: flags.string('spiffe-id'), dns_names: flags.strings('dns'), ttl: flags.seconds('ttl') };
+    const client = await adminClient(flags);
+    const signed = await client.postJson<SignedX509Json>('/v1/x509/sign', body);
+    reportCappedTtl(signed.ttl);
+    const dir = flags.string('write');
+    if (dir === undefined) {
+      if (outputFormat(flags) === 'json') printJson(signed);
+      else printText(`X509-SVID:\n${signed.svid_pem}Root CAs:\n${signed.bundle_pem}`);
+      return 0;
+    }
+    const files = { svid_file: join(dir, 'svid.pem'), bundle_file: join(dir, 'bundle.pem') };
+    ensureDirectory(dir);
+    writeFileWithMode(files.svid_file, signed.svid_pem, 0o644);
+    writeFileWithMode(files.bundle_file, signed.bundle_pem, 0o644);
+    if (outputFormat(flags) === 'json') printJson({ spiffe_id: signed.spiffe_id, serial: signed.serial, not_before: signed.not_before, expires_at: signed.expires_at, ttl: signed.ttl, ...files });
+    else printText(`X509-SVID written to ${files.svid_file}\nRoot CAs written to ${files.bundle_file}`);
+    return 0;
+  },
+});
+
+export const x509Commands = group('x509', 'Mint X.509-SVIDs, or sign your CSRs as X.509-SVIDs', [mint, sign]);

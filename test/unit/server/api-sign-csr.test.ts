@@ -99,3 +99,40 @@ test('an entry with TTL 0 stored before the rule gets a 400 about its ttl, not a
   assert.match(res.body.error.message, /^ttl: an SVID lives at least 1s, not 0s$/);
   assert.doesNotMatch(res.body.error.message, /signing authority/);
 });
+
+test('POST /v1/x509/sign: the SPIFFE ID, DNS names and TTL come from the request, the key stays with the caller', async () => {
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', 's.key', '-out', 's.csr', '-subj', '/CN=ignored', '-addext', 'subjectAltName=URI:spiffe://example.org/other']);
+  const res = await t.http
+    .post('/v1/x509/sign')
+    .set(auth)
+    .send({ csr: readFileSync(join(t.dataDir, 's.csr'), 'utf8'), spiffe_id: 'spiffe://example.org/operator-signed', dns_names: ['signed.local'], ttl: '10m' })
+    .expect(201);
+  assert.equal(res.body.spiffe_id, 'spiffe://example.org/operator-signed');
+  assert.equal(res.body.ttl.effective, 600);
+  assert.equal(res.body.private_key_pem, undefined, 'no key: it never left the caller');
+  writeFileSync(join(t.dataDir, 's.pem'), res.body.svid_pem);
+  writeFileSync(join(t.dataDir, 'sb.pem'), res.body.bundle_pem);
+  assert.match(openssl(['verify', '-CAfile', 'sb.pem', 's.pem']), /OK/);
+  const text = openssl(['x509', '-in', 's.pem', '-noout', '-text']);
+  assert.match(text, /URI:spiffe:\/\/example\.org\/operator-signed, DNS:signed\.local/);
+  assert.doesNotMatch(text, /spiffe:\/\/example\.org\/other/);
+  assert.equal(openssl(['x509', '-in', 's.pem', '-noout', '-pubkey']), openssl(['pkey', '-in', 's.key', '-pubout']));
+  const svids = await t.http.get('/v1/svids').set(auth).query({ spiffe_id: 'spiffe://example.org/operator-signed' }).expect(200);
+  assert.equal(svids.body.svids[0].kind, 'mint');
+  const audit = await t.http.get('/v1/audit').set(auth).query({ action: 'x509.sign', result: 'ok' }).expect(200);
+  assert.equal(audit.body.records[0].detail.serial, res.body.serial);
+});
+
+test('POST /v1/x509/sign refuses a CSR that does not verify, a reserved or foreign SPIFFE ID, and unknown fields, naming the field', async () => {
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'u.key', '-out', 'u.csr', '-outform', 'DER', '-subj', '/CN=u']);
+  const der = readFileSync(join(t.dataDir, 'u.csr'));
+  const good = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+  der[der.length - 5] = (der[der.length - 5] ?? 0) ^ 0xff;
+  const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+  const send = (body: Record<string, unknown>) => t.http.post('/v1/x509/sign').set(auth).send(body);
+  assert.match((await send({ csr: tampered, spiffe_id: 'spiffe://example.org/x' }).expect(400)).body.error.message, /csr: signature does not verify/);
+  assert.match((await send({ csr: good, spiffe_id: 'spiffe://example.org/sigil/server' }).expect(400)).body.error.message, /spiffe_id: .*reserved/);
+  assert.match((await send({ csr: good, spiffe_id: 'spiffe://other.org/x' }).expect(422)).body.error.message, /spiffe_id: spiffe:\/\/other\.org\/x is not in trust domain example\.org/);
+  assert.match((await send({ csr: good, spiffe_id: 'spiffe://example.org/x', key_type: 'ec-p256' }).expect(400)).body.error.message, /key_type/);
+  assert.match((await send({ spiffe_id: 'spiffe://example.org/x' }).expect(400)).body.error.message, /csr/);
+});

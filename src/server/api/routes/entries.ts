@@ -4,11 +4,10 @@ import { SigilError, invalidArgument, unprocessable } from '../../../common/erro
 import { parseSpiffeId } from '../../../spiffe/id.js';
 import type { Entry, EntryFields } from '../../../store/entries.js';
 import type { ApiContext } from '../context.js';
-import { verifyCsr } from '../../../pki/csr.js';
-import { pemEncodeAll } from '../../../pki/pem.js';
+import { csrField, signedSvidJson, verifiedCsrOf } from './signed-svid.js';
 import { actorOf } from '../auth.js';
 import { auditedMutation, recordFailure } from '../audited.js';
-import { presentEntry, presentTtl } from '../present.js';
+import { presentEntry } from '../present.js';
 import { dnsNameSchema, durationField, pageQuery, plainText, repeatedQuery, selectorSchema, spiffeIdSchema, validate, workloadSpiffeIdSchema } from '../validation.js';
 
 export const maxBatchSize = 500;
@@ -56,7 +55,7 @@ const listQuerySchema = z.strictObject({
 });
 
 const idParams = z.strictObject({ id: z.uuid('must be an entry id (UUID)') });
-const signCsrSchema = z.strictObject({ csr: z.string().min(1, 'must be a PEM "CERTIFICATE REQUEST"').max(64 * 1024) });
+const signCsrSchema = z.strictObject({ csr: csrField });
 
 export function entriesRouter(ctx: ApiContext): Router {
   const router = Router();
@@ -175,23 +174,13 @@ export function entriesRouter(ctx: ApiContext): Router {
     const body = validate(signCsrSchema, req.body, 'body');
     const entry = ctx.store.entries.getOrThrow(id);
     try {
-      const csr = await verifyCsr(body.csr).catch((err: unknown) => {
-        throw invalidArgument(`csr: ${(err as Error).message.replace(/^csr: /, '')}`);
-      });
+      const csr = await verifiedCsrOf(body.csr);
       const svid = await ctx.ca.issueX509Svid(
         { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id },
         { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'entry.sign_csr', target: entry.id, result: 'ok', detail: { serial: issued.serial } }) },
       );
       ctx.metrics.svidsIssued.inc({ kind: 'workload' });
-      res.status(201).json({
-        spiffe_id: svid.spiffeId,
-        serial: svid.serial,
-        svid_pem: pemEncodeAll('CERTIFICATE', svid.chainDer),
-        bundle_pem: pemEncodeAll('CERTIFICATE', ctx.ca.x509BundleDer()),
-        not_before: svid.notBefore.toISOString(),
-        expires_at: svid.notAfter.toISOString(),
-        ttl: presentTtl(svid.ttl),
-      });
+      res.status(201).json(signedSvidJson(ctx, svid));
     } catch (err) {
       recordFailure(ctx, req, 'entry.sign_csr', entry.id, err);
       throw err;

@@ -8,6 +8,7 @@ import type { ApiContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { recordFailure } from '../audited.js';
 import { presentTtl } from '../present.js';
+import { csrField, signedSvidJson, verifiedCsrOf } from './signed-svid.js';
 import { audienceSchema, dnsNameSchema, durationField, validate, workloadSpiffeIdSchema } from '../validation.js';
 
 const x509Schema = z.strictObject({
@@ -15,6 +16,12 @@ const x509Schema = z.strictObject({
   dns_names: z.array(dnsNameSchema).max(100).default([]),
   ttl: durationField.optional(),
   key_type: z.enum(keyAlgorithms).optional(),
+});
+const signSchema = z.strictObject({
+  csr: csrField,
+  spiffe_id: workloadSpiffeIdSchema,
+  dns_names: z.array(dnsNameSchema).max(100).default([]),
+  ttl: durationField.optional(),
 });
 const jwtSchema = z.strictObject({
   spiffe_id: workloadSpiffeIdSchema,
@@ -50,6 +57,25 @@ export function mintRouter(ctx: ApiContext): Router {
       });
     } catch (err) {
       recordFailure(ctx, req, 'x509.mint', body.spiffe_id, err);
+      throw err;
+    }
+  });
+
+  // Like x509/mint, but the key stays with the caller: only the CSR's public key is used, after
+  // its signature (proof of possession) verified; the names come from the request.
+  router.post('/x509/sign', async (req, res) => {
+    const body = validate(signSchema, req.body, 'body');
+    try {
+      checkMembership(body.spiffe_id);
+      const csr = await verifiedCsrOf(body.csr);
+      const svid = await ctx.ca.issueX509Svid(
+        { spiffeId: body.spiffe_id, dnsNames: body.dns_names, ttlSeconds: body.ttl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'mint' },
+        { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'x509.sign', target: body.spiffe_id, result: 'ok', detail: { serial: issued.serial } }) },
+      );
+      ctx.metrics.svidsIssued.inc({ kind: 'mint' });
+      res.status(201).json(signedSvidJson(ctx, svid));
+    } catch (err) {
+      recordFailure(ctx, req, 'x509.sign', body.spiffe_id, err);
       throw err;
     }
   });

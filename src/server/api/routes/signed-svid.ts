@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { invalidArgument } from '../../../common/errors.js';
+import { verifyCsr, type VerifiedCsr } from '../../../pki/csr.js';
+import { pemEncodeAll } from '../../../pki/pem.js';
+import type { IssuedX509Svid } from '../../ca/certificate-authority.js';
+import type { ApiContext } from '../context.js';
+import { presentTtl } from '../present.js';
+
+/** A PKCS#10 request in PEM, as the sign routes take it. */
+export const csrField = z.string().min(1, 'must be a PEM "CERTIFICATE REQUEST"').max(64 * 1024);
+
+/** The CSR's proof of possession checked; a bad CSR is a 400 that names the field. */
+export async function verifiedCsrOf(pem: string): Promise<VerifiedCsr> {
+  return verifyCsr(pem).catch((err: unknown) => {
+    throw invalidArgument(`csr: ${(err as Error).message.replace(/^csr: /, '')}`);
+  });
+}
+
+/** The answer of every route that signs a caller's key: the chain, the bundle, the times and the TTL report. */
+export function signedSvidJson(ctx: ApiContext, svid: IssuedX509Svid) {
+  return {
+    spiffe_id: svid.spiffeId,
+    serial: svid.serial,
+    svid_pem: pemEncodeAll('CERTIFICATE', svid.chainDer),
+    bundle_pem: pemEncodeAll('CERTIFICATE', ctx.ca.x509BundleDer()),
+    not_before: svid.notBefore.toISOString(),
+    expires_at: svid.notAfter.toISOString(),
+    ttl: presentTtl(svid.ttl),
+  };
+}
