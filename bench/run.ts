@@ -20,6 +20,7 @@ import { runAgentBenchmarks } from './agent.js';
 import { runAgentScaleBenchmark } from './agent-scale.js';
 import { runAuthorizationBenchmark } from './authorization.js';
 import { runCrlBenchmark } from './crl.js';
+import { runRestVsCfsslBenchmark } from './rest-vs-cfssl.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
 import { runStreamsBenchmark } from './streams/benchmark.js';
@@ -108,6 +109,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   scheduler: async () => console.log((await runSchedulerBenchmark()).join('\n')),
   rotation: async () => console.log((await runRotationBenchmark()).join('\n')),
   crl: async () => console.log((await runCrlBenchmark()).join('\n')),
+  rest: async () => console.log((await runRestVsCfsslBenchmark()).join('\n')),
   'agent-scale': async () => console.log((await runAgentScaleBenchmark()).join('\n')),
   streams: async () => console.log((await runStreamsBenchmark()).join('\n')),
 };
