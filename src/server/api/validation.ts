@@ -23,12 +23,24 @@ export const spiffeIdSchema = z.string().superRefine((value, ctx) => {
   }
 });
 
-/** A SPIFFE ID that names a workload: it must have a path (X-05). */
+/** Paths of the identities Sigil issues to itself: agents (/sigil/agent/...) and the server (/sigil/server). */
+export const reservedPathPrefix = '/sigil';
+
+/**
+ * A SPIFFE ID that names a workload: it must have a path (X-05), outside the reserved /sigil
+ * namespace. An entry or a mint there would hand a workload an SVID that agents accept as the
+ * server, or that names an agent (SPIRE reserves /spire/ the same way).
+ */
 export const workloadSpiffeIdSchema = spiffeIdSchema.superRefine((value, ctx) => {
+  let path: string;
   try {
-    if (parseSpiffeId(value).path === '') ctx.addIssue({ code: 'custom', message: 'must have a non-root path (X-05)' });
+    path = parseSpiffeId(value).path;
   } catch {
-    // already reported by spiffeIdSchema
+    return; // already reported by spiffeIdSchema
+  }
+  if (path === '') ctx.addIssue({ code: 'custom', message: 'must have a non-root path (X-05)' });
+  else if (path === reservedPathPrefix || path.startsWith(`${reservedPathPrefix}/`)) {
+    ctx.addIssue({ code: 'custom', message: `path ${path} is in the reserved namespace ${reservedPathPrefix} (the identities of Sigil's agents and servers)` });
   }
 });
 
