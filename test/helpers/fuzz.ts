@@ -17,8 +17,14 @@ export function fuzzParameters<T>(seed: number, numRuns: number): fc.Parameters<
   };
 }
 
-/** A string of any UTF-16 code units (lone surrogates included), as a hostile caller may send. */
-export const anyString = (maxLength = 64) => fc.string({ unit: 'binary', maxLength });
+/** One UTF-16 code unit, lone surrogates included (fast-check's 'binary' unit never makes those). */
+const anyCodeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+
+/** A string of any code points, or of any UTF-16 code units (lone surrogates too), as a hostile caller may send. */
+export const anyString = (maxLength = 64) => fc.oneof(fc.string({ unit: 'binary', maxLength }), fc.string({ unit: anyCodeUnit, maxLength }));
+
+/** For a URL: a lone surrogate cannot be percent-encoded, so it becomes U+FFFD as a browser would send it. */
+export const encodePathSegment = (s: string) => encodeURIComponent(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
 
 export interface StringMutation {
   at: number;
