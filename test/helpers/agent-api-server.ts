@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { ServerClient } from '../../src/agent/node/server-client.js';
@@ -5,8 +6,9 @@ import type { AgentIdentity } from '../../src/agent/node/agent-state.js';
 import type { Logger } from '../../src/common/logger.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { generateSecretToken, hashSecretToken } from '../../src/common/secrets.js';
+import { agentService } from '../../src/common/grpc/protos.js';
 import { createCsr } from '../../src/pki/csr.js';
-import { generateKeyPair, signatureAlgorithmFor } from '../../src/pki/keys.js';
+import { exportPrivateKeyPem, generateKeyPair, signatureAlgorithmFor } from '../../src/pki/keys.js';
 import { pemEncodeAll } from '../../src/pki/pem.js';
 import { MemoryKeyManager } from '../../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../../src/server/config.js';
@@ -86,5 +88,42 @@ export async function startAgentApiServer(options: { log?: Logger } = {}): Promi
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export type AgentRpc = 'AttestAgent' | 'RenewAgent' | 'SignX509Svids' | 'MintJwtSvid' | 'ReportStatus';
+
+/** The protobuf bytes of a request, as the agent's client would send them. */
+export function serializeAgentRequest(rpc: AgentRpc | 'Sync', request: object): Buffer {
+  const method = agentService().service[rpc] as grpc.MethodDefinition<object, object>;
+  return method.requestSerialize(request);
+}
+
+/** A request as the server decodes it: protobuf's UTF-8 coding changes strings with lone surrogates. */
+export function asServerSees<T extends object>(rpc: AgentRpc | 'Sync', request: T): T {
+  const method = agentService().service[rpc] as grpc.MethodDefinition<object, object>;
+  return method.requestDeserialize(method.requestSerialize(request)) as T;
+}
+
+export type RawAnswer = { ok: true; response: Buffer } | { ok: false; code: grpc.status; details: string };
+
+/**
+ * A client of the agent API that sends request bytes as given (e.g. mutated protobuf), with
+ * `identity`'s SVID as client certificate or none. The server is not authenticated: this plays
+ * a hostile agent, not a careful one.
+ */
+export async function rawAgentApiClient(api: AgentApiServer, identity: AgentIdentity | undefined): Promise<{ call(rpc: AgentRpc, bytes: Buffer): Promise<RawAnswer>; close(): void }> {
+  const key = identity ? Buffer.from(await exportPrivateKeyPem(identity.keys.privateKey)) : null;
+  const cert = identity ? Buffer.from(pemEncodeAll('CERTIFICATE', identity.svidChainDer)) : null;
+  const client = new grpc.Client(api.address, grpc.credentials.createSsl(Buffer.from(api.roots()), key, cert, { checkServerIdentity: () => undefined }), { 'grpc.ssl_target_name_override': 'sigil-server' });
+  const identityBytes = (b: Buffer) => b;
+  return {
+    call: (rpc, bytes) =>
+      new Promise((resolve) => {
+        client.makeUnaryRequest(`/sigil.agent.v1.AgentService/${rpc}`, identityBytes, identityBytes, bytes, { deadline: Date.now() + 15_000 }, (err, response) => {
+          resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, response: response as Buffer });
+        });
+      }),
+    close: () => client.close(),
   };
 }
