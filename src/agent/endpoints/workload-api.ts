@@ -86,16 +86,39 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
   const crls = () => node.trustState.crlsDer.map((d) => Buffer.from(d));
   const crlFingerprint = () => createHash('sha256').update(concatDer(node.trustState.crlsDer)).digest('hex');
 
+  /**
+   * Every refusal is on record with the caller as the kernel named it: a workload asking for an
+   * identity it has not got (WL-30) is what an operator looks for first, as in SPIRE's log.
+   */
+  function refused(call: { getPeer(): string }, method: string, status: Partial<grpc.StatusObject>): Partial<grpc.StatusObject> {
+    const caller = deps.callerOf(call);
+    const code = status.code ?? grpc.status.UNKNOWN;
+    const fields = { method, ...(caller ? { caller_pid: caller.pid, caller_uid: caller.uid } : { peer: call.getPeer() }), code: grpc.status[code], details: status.details };
+    if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAVAILABLE) log.warn(fields, 'workload API call refused');
+    else log.info(fields, 'workload API call refused');
+    return status;
+  }
+
   /** A stream whose state is computed from the caller's entries, after the caller is attested. */
-  function callerStream<M>(compute: (entries: () => AgentEntry[]) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
+  function callerStream<M>(method: string, compute: (entries: () => AgentEntry[]) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
     return (call) => {
       entriesOfCaller(call)
-        .then((entries) => streamState(call, () => compute(entries), sources))
-        .catch((err: unknown) => call.emit('error', serviceError(err)));
+        .then((entries) =>
+          streamState(
+            call,
+            () => {
+              const state = compute(entries);
+              if (state.kind === 'deny') refused(call, method, { code: grpc.status.PERMISSION_DENIED, details: state.details });
+              return state;
+            },
+            sources,
+          ),
+        )
+        .catch((err: unknown) => call.emit('error', refused(call, method, serviceError(err))));
     };
   }
 
-  const FetchX509SVID = callerStream<X509SvidResponse>((entries) => {
+  const FetchX509SVID = callerStream<X509SvidResponse>('FetchX509SVID', (entries) => {
     const matched = entries();
     if (matched.length === 0) return { kind: 'deny', details: noIdentity };
     const ready = dedupeHints(readySvids(matched, svids, clock.now().getTime()));
@@ -106,13 +129,13 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
     return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: crls(), federated_bundles: {} } };
   });
 
-  const FetchX509Bundles = callerStream<X509BundlesResponse>((entries) => {
+  const FetchX509Bundles = callerStream<X509BundlesResponse>('FetchX509Bundles', (entries) => {
     if (entries().length === 0) return { kind: 'deny', details: noIdentity };
     const der = concatDer(bundleDer());
     return { kind: 'send', fingerprint: `${createHash('sha256').update(der).digest('hex')}|${crlFingerprint()}`, message: { crl: crls(), bundles: { [trustDomainKey()]: Buffer.from(der) } } };
   });
 
-  const FetchJWTBundles = callerStream<JwtBundlesResponse>((entries) => {
+  const FetchJWTBundles = callerStream<JwtBundlesResponse>('FetchJWTBundles', (entries) => {
     if (entries().length === 0) return { kind: 'deny', details: noIdentity };
     const jwks = encodeJwtBundleJwks(node.bundle?.jwtAuthorities ?? []);
     return { kind: 'send', fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
@@ -143,7 +166,7 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
       }
       callback(null, { svids: out });
     } catch (err) {
-      callback(serviceError(err) as grpc.ServiceError);
+      callback(refused(call, 'FetchJWTSVID', serviceError(err)) as grpc.ServiceError);
     }
   };
 
@@ -164,7 +187,7 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
       const claims: Record<string, unknown> = { ...result.claims, aud: result.audience };
       callback(null, { spiffe_id: result.spiffeId.toString(), claims: toProtoStruct(claims) });
     } catch (err) {
-      callback(serviceError(err) as grpc.ServiceError);
+      callback(refused(call, 'ValidateJWTSVID', serviceError(err)) as grpc.ServiceError);
     }
   };
 

@@ -49,6 +49,16 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
     [node, 'trust'],
   ];
 
+  /** Every refusal is logged: who may call the broker API is a short allow-list, so a refusal is news. */
+  function refused(method: string, err: unknown): Partial<grpc.StatusObject> {
+    const status = toBrokerStatus(err);
+    const code = status.code ?? grpc.status.UNKNOWN;
+    const fields = { method, code: grpc.status[code], details: status.details, ...(err instanceof BrokerError && err.reason && { reason: err.reason }) };
+    if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAUTHENTICATED || code === grpc.status.INTERNAL) log.warn(fields, 'broker API call refused');
+    else log.info(fields, 'broker API call refused');
+    return status;
+  }
+
   /** Header, then the broker's mTLS SVID, then the reference: the order §4.8 errors are found in. */
   async function referencedWorkload(call: Call): Promise<ReferencedWorkload> {
     checkBrokerHeader(call.metadata);
@@ -69,7 +79,7 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
   }
 
   /** Full state per message, the first at once (§4.4); ends NotFound when the workload stops (§4.9). */
-  function workloadStream<M>(compute: (workload: ReferencedWorkload) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
+  function workloadStream<M>(method: string, compute: (workload: ReferencedWorkload) => StreamState<M>): grpc.handleServerStreamingCall<unknown, M> {
     return (call) => {
       referencedWorkload(call as unknown as Call)
         .then((workload) => {
@@ -90,13 +100,21 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
           call.on('cancelled', end);
           call.on('close', end);
           call.on('error', end);
-          streamState(call, () => (workload.alive() ? compute(workload) : { kind: 'wait' }), sources);
+          streamState(
+            call,
+            () => {
+              const state: StreamState<M> = workload.alive() ? compute(workload) : { kind: 'wait' };
+              if (state.kind === 'deny') refused(method, new BrokerError(grpc.status.PERMISSION_DENIED, state.details));
+              return state;
+            },
+            sources,
+          );
         })
-        .catch((err: unknown) => call.emit('error', toBrokerStatus(err)));
+        .catch((err: unknown) => call.emit('error', refused(method, err)));
     };
   }
 
-  const SubscribeToX509SVID = workloadStream<X509SvidResponse>((workload) => {
+  const SubscribeToX509SVID = workloadStream<X509SvidResponse>('SubscribeToX509SVID', (workload) => {
     const matched = workload.entries();
     if (matched.length === 0) return { kind: 'deny', details: 'no identity issued' };
     const ready = dedupeHints(readySvids(matched, svids, clock.now().getTime()));
@@ -106,13 +124,13 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
     return { kind: 'send', fingerprint, message: { svids: ready.map((s) => toX509SvidMessage(s, roots)), crl: crls(), federated_bundles: {} } };
   });
 
-  const SubscribeToX509Bundles = workloadStream<X509BundlesResponse>((workload) => {
+  const SubscribeToX509Bundles = workloadStream<X509BundlesResponse>('SubscribeToX509Bundles', (workload) => {
     if (workload.entries().length === 0) return { kind: 'deny', details: 'no identity issued' };
     const der = concatDer(bundleDer());
     return { kind: 'send', fingerprint: `${createHash('sha256').update(der).digest('hex')}|${crlFingerprint()}`, message: { crl: crls(), bundles: { [trustDomainKey()]: Buffer.from(der) } } };
   });
 
-  const SubscribeToJWTBundles = workloadStream<JwtBundlesResponse>((workload) => {
+  const SubscribeToJWTBundles = workloadStream<JwtBundlesResponse>('SubscribeToJWTBundles', (workload) => {
     if (workload.entries().length === 0) return { kind: 'deny', details: 'no identity issued' };
     const jwks = encodeJwtBundleJwks(node.bundle?.jwtAuthorities ?? []);
     return { kind: 'send', fingerprint: jwks, message: { bundles: { [trustDomainKey()]: Buffer.from(jwks) } } };
@@ -144,7 +162,7 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
       }
       callback(null, { svids: out });
     } catch (err) {
-      callback(toBrokerStatus(err) as grpc.ServiceError);
+      callback(refused('FetchJWTSVID', err) as grpc.ServiceError);
     } finally {
       workload?.release();
     }
