@@ -31,3 +31,45 @@ export function changedTables(before: StoreSnapshot, after: StoreSnapshot): stri
     .map((n) => `${n} (${before.get(n)?.rows ?? 0} -> ${after.get(n)?.rows ?? 0} rows)`)
     .join(', ');
 }
+
+interface WriteCounter {
+  changes: number;
+  lastAuditId: number;
+}
+
+/** Rows written so far on the store's connection (SQLite total_changes(), rolled-back ones too) and the last audit id. */
+function writeCounter(store: Store): WriteCounter {
+  return store.db.prepare('SELECT total_changes() AS changes, (SELECT coalesce(max(id), 0) FROM audit_log) AS lastAuditId').get() as WriteCounter;
+}
+
+/** Rows written between two counters other than appended audit rows. */
+const writesBesideAudit = (before: WriteCounter, after: WriteCounter) => after.changes - before.changes - (after.lastAuditId - before.lastAuditId);
+
+/**
+ * "Did this request change the store (audit rows aside)?" for thousands of requests: a snapshot
+ * hashes every table, so it is taken only when the connection's write counter says something
+ * may have changed. Only for an in-process server, whose store shares this connection.
+ */
+export class StoreChangeWatch {
+  private counter: WriteCounter;
+  private snapshot: StoreSnapshot;
+
+  constructor(private readonly store: Store) {
+    this.counter = writeCounter(store);
+    this.snapshot = snapshotStore(store);
+  }
+
+  /** Call before a request: the state it starts from. */
+  mark(): void {
+    const now = writeCounter(this.store);
+    if (writesBesideAudit(this.counter, now) !== 0) this.snapshot = snapshotStore(this.store);
+    this.counter = now;
+  }
+
+  /** After the request: '' when nothing but audit rows changed since mark(), else the tables that did. */
+  changedSinceMark(): string {
+    if (writesBesideAudit(this.counter, writeCounter(this.store)) === 0) return '';
+    // Something was written, maybe in a transaction that rolled back: compare the contents.
+    return changedTables(this.snapshot, snapshotStore(this.store));
+  }
+}

@@ -10,7 +10,7 @@ import { webhookEventTypes } from '../../src/server/webhooks/event-actions.js';
 import { csrDer } from '../helpers/agent-api-server.js';
 import { registeredRoutes, type RegisteredRoute } from '../helpers/express-routes.js';
 import { anyString, deeplyNestedJson, encodePathSegment, fuzzParameters, jsonValue } from '../helpers/fuzz.js';
-import { changedTables, snapshotStore, type StoreSnapshot } from '../helpers/store-snapshot.js';
+import { StoreChangeWatch } from '../helpers/store-snapshot.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 // Issue 8, fuzzing: every admin REST route that takes a body, as an admin (so the body is what
@@ -23,6 +23,8 @@ const agentSpiffeId = `spiffe://${td}/sigil/agent/join_token/fuzz-agent`;
 const hugeString = 'h'.repeat(200_000);
 
 let t: TestServer;
+/** Whether a refused request changed the store. */
+let watch: StoreChangeWatch;
 let auth: { Authorization: string };
 let csrPem: string;
 /** Real objects behind :id parameters, so that bodies reach the code past the "not found". */
@@ -52,6 +54,7 @@ before(async () => {
   // Never the tokens the fuzz itself sends with.
   ids['admin-tokens'] = [store.adminTokens.create(hashSecretToken(generateSecretToken('sat')), 'fuzz-spare', 'viewer', now).id];
   ids.authorities = [...store.authorities.list('x509'), ...store.authorities.list('jwt')].map((a) => a.id);
+  watch = new StoreChangeWatch(store);
 });
 
 after(() => t.close());
@@ -203,7 +206,7 @@ function send(route: RegisteredRoute, path: string, what: Body) {
 }
 
 /** Never a 5xx; an error is exactly {"error":{"code","message"}} as JSON; a refusal changed nothing. */
-function assertCleanAnswer(res: { status: number; body: unknown; headers: Record<string, string> }, before: StoreSnapshot, what: string): void {
+function assertCleanAnswer(res: { status: number; body: unknown; headers: Record<string, string> }, watch: StoreChangeWatch, what: string): void {
   assert.ok(res.status < 500, `${what}: ${res.status} ${JSON.stringify(res.body)}`);
   if (res.status < 400) return;
   assert.match(res.headers['content-type'] ?? '', /^application\/json/, what);
@@ -211,7 +214,7 @@ function assertCleanAnswer(res: { status: number; body: unknown; headers: Record
   assert.deepEqual(Object.keys(res.body as object), ['error'], what);
   assert.equal(typeof error?.code, 'string', what);
   assert.equal(typeof error?.message, 'string', what);
-  assert.equal(changedTables(before, snapshotStore(t.server.store)), '', `${what}: refused with ${res.status} but changed the store`);
+  assert.equal(watch.changedSinceMark(), '', `${what}: refused with ${res.status} but changed the store`);
 }
 
 const describeRequest = (route: RegisteredRoute, path: string, what: Body) => `${route.method} ${path} ${'json' in what ? (JSON.stringify(what.json) ?? 'undefined').slice(0, 300) : `${what.contentType} ${JSON.stringify(what.raw.slice(0, 300))}`}`;
@@ -226,9 +229,9 @@ describe('fuzz: admin REST bodies (issue 8)', () => {
     const request = fc.constantFrom(...routes).chain((route) => fc.tuple(fc.constant(route), concretePath(route), bodyFor(route)));
     await fc.assert(
       fc.asyncProperty(request, async ([route, path, what]) => {
-        const before = snapshotStore(t.server.store);
+        watch.mark();
         const res = await send(route, path, what);
-        assertCleanAnswer(res, before, describeRequest(route, path, what));
+        assertCleanAnswer(res, watch, describeRequest(route, path, what));
       }),
       fuzzParameters(841, 800),
     );
@@ -238,14 +241,14 @@ describe('fuzz: admin REST bodies (issue 8)', () => {
     const tooLarge = { raw: JSON.stringify({ hint: 'x'.repeat(maxBodyBytes) }), contentType: 'application/json' };
     for (const route of bodyRoutes()) {
       const path = route.path.replace(':kind', 'x509').replace(/:[a-z_]+/g, randomUUID());
-      let before = snapshotStore(t.server.store);
+      watch.mark();
       const res = await send(route, path, tooLarge);
-      assertCleanAnswer(res, before, `${route.method} ${path} with ${maxBodyBytes + 12} bytes`);
+      assertCleanAnswer(res, watch, `${route.method} ${path} with ${maxBodyBytes + 12} bytes`);
       assert.equal(res.status, 413, `${route.method} ${path}: ${JSON.stringify(res.body)}`);
       assert.equal((res.body as { error: { code: string } }).error.code, 'payload_too_large');
       for (const what of [{ raw: deeplyNestedJson(100_000, 'array'), contentType: 'application/json' }, { raw: `{"spiffe_id":${deeplyNestedJson(100_000, 'object')}}`, contentType: 'application/json' }, { json: { [hugeString]: hugeString } }, { json: { spiffe_id: hugeString, selectors: hugeString } }] as Body[]) {
-        before = snapshotStore(t.server.store);
-        assertCleanAnswer(await send(route, path, what), before, describeRequest(route, path, what));
+        watch.mark();
+        assertCleanAnswer(await send(route, path, what), watch, describeRequest(route, path, what));
       }
     }
   });
@@ -256,9 +259,9 @@ describe('fuzz: admin REST bodies (issue 8)', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...getRoutes).chain((route) => fc.tuple(fc.constant(route), concretePath(route), query)), async ([, path, pairs]) => {
         const search = pairs.map(([k, v]) => `${encodePathSegment(k)}=${encodePathSegment(v)}`).join('&');
-        const before = snapshotStore(t.server.store);
+        watch.mark();
         const res = await t.http.get(`${path}?${search}`).set(auth);
-        assertCleanAnswer(res, before, `GET ${path}?${search}`);
+        assertCleanAnswer(res, watch, `GET ${path}?${search}`);
       }),
       fuzzParameters(843, 400),
     );
