@@ -32,6 +32,9 @@ describe('admin REST: every registered route × no, malformed, unknown, viewer a
   const t = await startTestServer();
   after(() => t.close());
   const store = t.server.store;
+  // Only the requests may write while the store is compared: no rotation pass, no webhook sends.
+  await t.server.scheduler.stop();
+  await t.server.context.webhooks.stop();
 
   // Real objects behind the :id parameters, so that a refusal that wrongly went through would
   // delete or change something the store snapshot then misses.
@@ -154,6 +157,8 @@ describe('agent API: hostile callers on every RPC', () => {
   before(async () => {
     api = await startAgentApiServer();
     store = api.server.store;
+    await api.server.scheduler.stop();
+    await api.server.context.webhooks.stop();
     agentA = await api.attest();
     agentB = await api.attest();
     api.createEntry('a/web', agentA.spiffeId);
