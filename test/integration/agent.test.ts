@@ -7,6 +7,7 @@ import { pemEncode } from '../../src/pki/pem.js';
 import * as grpc from '@grpc/grpc-js';
 import type { X509SvidResponse } from '../../src/common/grpc/workload-api-types.js';
 import { freePort, makeTempDir, removeDir, repoRoot, runProcess, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
+import { grpcCallAsUid } from '../helpers/grpc-as-uid.js';
 import { StreamRecorder, fetchJwt, firstMessage, rawWorkloadClient, securityHeader, splitDer, validateJwt, type RawWorkloadClient } from '../helpers/raw-workload-client.js';
 
 // Real `sigil server run` and `sigil agent run` processes, a real unix socket, and a gRPC client
@@ -43,22 +44,8 @@ describe('sigil agent: Workload API over a real unix socket', () => {
     return res.body.id;
   }
 
-  /** Run the raw client as another uid in a child process; prints the outcome as JSON. */
-  async function fetchAsUid(uid: number): Promise<{ ok: boolean; spiffeIds?: string[]; code?: number; details?: string }> {
-    const script = join(dir, 'fetch-as-uid.mjs');
-    writeFileSync(
-      script,
-      `import { rawWorkloadClient, securityHeader, firstMessage } from ${JSON.stringify(join(repoRoot, 'dist/test/helpers/raw-workload-client.js'))};
-const c = rawWorkloadClient(${JSON.stringify(socketPath())});
-try { const m = await firstMessage(c.FetchX509SVID({}, securityHeader()), 8000); console.log(JSON.stringify({ ok: true, spiffeIds: m.svids.map((s) => s.spiffe_id) })); }
-catch (e) { console.log(JSON.stringify({ ok: false, code: e.code, details: e.details ?? e.message })); }
-c.close();`,
-    );
-    chmodSync(script, 0o644);
-    const res = await runProcess('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, script], { timeoutMs: 20_000 });
-    assert.equal(res.code, 0, `child as uid ${uid} failed to run: ${res.stderr}`);
-    return JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { ok: boolean; spiffeIds?: string[]; code?: number; details?: string };
-  }
+  /** FetchX509SVID from a child process running as another uid. */
+  const fetchAsUid = (uid: number) => grpcCallAsUid({ uid, socketPath: socketPath(), api: 'workload', method: 'FetchX509SVID', workDir: dir });
 
   /** Like go-spiffe's watcher: PermissionDenied is retried with backoff until the identity exists. */
   async function waitForIdentity(spiffeId: string): Promise<void> {

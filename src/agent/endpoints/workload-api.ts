@@ -73,12 +73,36 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
     }
   }
 
+  /**
+   * Every refusal is on record with the caller as the kernel named it: a workload asking for an
+   * identity it has not got (WL-30) is what an operator looks for first, as in SPIRE's log.
+   */
+  function refused(call: { getPeer(): string }, method: string, status: Partial<grpc.StatusObject>): Partial<grpc.StatusObject> {
+    const caller = deps.callerOf(call);
+    const code = status.code ?? grpc.status.UNKNOWN;
+    const fields = { method, ...(caller ? { caller_pid: caller.pid, caller_uid: caller.uid } : { peer: call.getPeer() }), code: grpc.status[code], details: status.details };
+    if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAVAILABLE) log.warn(fields, 'workload API call refused');
+    else log.info(fields, 'workload API call refused');
+    return status;
+  }
+
   /** A stream of what `stateOf` makes of the caller's entries, computed once for every caller with the same selectors. */
   function callerStream<M>(rpc: string, stateOf: IdentityState<M>): grpc.handleServerStreamingCall<unknown, M> {
     return (call) => {
       entriesOfCaller(call)
-        .then((caller) => streamState(call, views, streamStateSpec<M>(`${rpc} ${caller.key}`, (previous) => stateOf(caller.entries(), inputs, previous)), (state) => state, log))
-        .catch((err: unknown) => call.emit('error', serviceError(err)));
+        .then((caller) =>
+          streamState(
+            call,
+            views,
+            streamStateSpec<M>(`${rpc} ${caller.key}`, (previous) => stateOf(caller.entries(), inputs, previous)),
+            (state) => {
+              if (state.kind === 'deny') refused(call, rpc, { code: state.code ?? grpc.status.PERMISSION_DENIED, details: state.details });
+              return state;
+            },
+            log,
+          ),
+        )
+        .catch((err: unknown) => call.emit('error', refused(call, rpc, serviceError(err))));
     };
   }
 
@@ -111,7 +135,7 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
       }
       callback(null, { svids: out });
     } catch (err) {
-      callback(serviceError(err) as grpc.ServiceError);
+      callback(refused(call, 'FetchJWTSVID', serviceError(err)) as grpc.ServiceError);
     }
   };
 
@@ -132,7 +156,7 @@ export function workloadApiHandlers(deps: WorkloadApiDeps): grpc.UntypedServiceI
       const claims: Record<string, unknown> = { ...result.claims, aud: result.audience };
       callback(null, { spiffe_id: result.spiffeId.toString(), claims: toProtoStruct(claims) });
     } catch (err) {
-      callback(serviceError(err) as grpc.ServiceError);
+      callback(refused(call, 'ValidateJWTSVID', serviceError(err)) as grpc.ServiceError);
     }
   };
 

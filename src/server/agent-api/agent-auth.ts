@@ -18,6 +18,8 @@ export class AgentAuthError extends Error {
     readonly code: grpc.status,
     message: string,
     readonly reason: 'unauthenticated' | 'banned' | 'evicted' | 'denied' = code === grpc.status.UNAUTHENTICATED ? 'unauthenticated' : 'denied',
+    /** Who was refused, for the audit log: `agent:<id>` once the SVID is proven to be that agent's, else the SPIFFE ID it names, else anonymous. */
+    readonly actor = 'anonymous',
   ) {
     super(message);
   }
@@ -36,13 +38,20 @@ export function authenticateAgent(peer: TlsPeer | undefined, store: Store, ca: C
     throw new AgentAuthError(grpc.status.UNAUTHENTICATED, `agent SVID rejected: ${(err as Error).message}`);
   }
   if (!spiffeId.startsWith(`spiffe://${ca.trustDomain}${agentIdPathPrefix}`)) {
-    throw new AgentAuthError(grpc.status.PERMISSION_DENIED, `${spiffeId} is not an agent SPIFFE ID`);
+    throw new AgentAuthError(grpc.status.PERMISSION_DENIED, `${spiffeId} is not an agent SPIFFE ID`, 'denied', spiffeId);
   }
   // A revoked agent SVID is refused even though it chains (it is on the CRL).
   const serial = normalizeSerialHex(new X509Certificate(peer.chainDer[0] as Buffer).serialNumber);
-  if (store.issuedSvids.get(serial)?.revokedAt) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent SVID is revoked: attest again with a new join token', 'evicted');
+  const issued = store.issuedSvids.get(serial);
+  if (issued?.revokedAt) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent SVID is revoked: attest again with a new join token', 'evicted', spiffeId);
   const agent = store.agents.getBySpiffeId(spiffeId);
-  if (!agent) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is not attested (evicted or unknown): attest again with a new join token', 'evicted');
-  if (agent.banned) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is banned', 'banned');
+  if (!agent) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is not attested (evicted or unknown): attest again with a new join token', 'evicted', spiffeId);
+  // The SPIFFE ID alone does not make an agent: our CA also signs SVIDs an operator mints or an
+  // entry names, and one of those may carry an agent's ID. Only an SVID issued to this agent
+  // (at attestation or renewal) speaks for it.
+  if (issued?.kind !== 'agent' || issued.agentId !== agent.id) {
+    throw new AgentAuthError(grpc.status.PERMISSION_DENIED, `the client certificate (serial ${serial}) is not an agent SVID issued to ${spiffeId}`, 'denied', spiffeId);
+  }
+  if (agent.banned) throw new AgentAuthError(grpc.status.PERMISSION_DENIED, 'agent is banned', 'banned', `agent:${agent.id}`);
   return agent;
 }

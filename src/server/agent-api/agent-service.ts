@@ -79,6 +79,19 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
     return message;
   };
 
+  /** The calling agent; a refusal is audited and logged with the RPC it was for, then thrown. */
+  function authenticate(call: { getPeer(): string }, rpc: string) {
+    try {
+      return authenticateAgent(deps.peerOf(call), store, ca, clock);
+    } catch (err) {
+      if (err instanceof AgentAuthError) {
+        log.warn({ rpc, actor: err.actor, code: grpc.status[err.code], reason: err.message }, 'agent API call refused');
+        audit(err.actor, 'agent.authenticate', rpc, 'error', { code: grpc.status[err.code], message: err.message });
+      }
+      throw err;
+    }
+  }
+
   const AttestAgent: Unary<AttestAgentRequest, AttestAgentResponse> = async (call, callback) => {
     const { join_token: token, csr } = call.request;
     if (!token) return fail(callback, grpc.status.INVALID_ARGUMENT, 'join_token must be specified');
@@ -120,7 +133,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
 
   const RenewAgent: Unary<RenewAgentRequest, RenewAgentResponse> = async (call, callback) => {
     try {
-      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const agent = authenticate(call, 'RenewAgent');
       let subjectPublicKeyInfo: Uint8Array;
       try {
         subjectPublicKeyInfo = (await verifyCsr(new Uint8Array(call.request.csr))).subjectPublicKeyInfo;
@@ -145,7 +158,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
 
   const SignX509Svids: Unary<SignX509SvidsRequest, SignX509SvidsResponse> = async (call, callback) => {
     try {
-      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const agent = authenticate(call, 'SignX509Svids');
       const requests = call.request.requests;
       if (requests.length > maxCsrsPerBatch) return fail(callback, grpc.status.INVALID_ARGUMENT, `at most ${maxCsrsPerBatch} CSRs per call`);
       const authorized = new Map(store.entries.authorizedAmong(agent.spiffeId, requests.map((r) => r.entry_id)).map((e) => [e.id, e]));
@@ -182,7 +195,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
 
   const MintJwtSvid: Unary<MintJwtSvidRequest, MintJwtSvidResponse> = async (call, callback) => {
     try {
-      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const agent = authenticate(call, 'MintJwtSvid');
       const [entry] = store.entries.authorizedAmong(agent.spiffeId, [call.request.entry_id]);
       if (!entry) {
         audit(`agent:${agent.id}`, 'agent.mint_jwt_svid', call.request.entry_id, 'error', { message: 'entry not authorized for this agent' });
@@ -202,7 +215,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
 
   const ReportStatus: Unary<AgentStatusReport, object> = (call, callback) => {
     try {
-      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const agent = authenticate(call, 'ReportStatus');
       const status = recordAgentStatus(store, agent, call.request, clock.now().getTime());
       if (status.revocationProblems.length) log.error({ agentId: agent.id, problems: status.revocationProblems }, 'an agent cannot apply revocations');
       if (status.entriesWithoutSvid) log.warn({ agentId: agent.id, entriesWithoutSvid: status.entriesWithoutSvid, maxSvids: status.maxSvids }, 'an agent holds more entries than max_svids');
@@ -214,7 +227,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
 
   const Sync: grpc.handleServerStreamingCall<SyncRequest, SyncMessage> = (call) => {
     try {
-      const agent = authenticateAgent(deps.peerOf(call), store, ca, clock);
+      const agent = authenticate(call, 'Sync');
       new AgentSyncStream(call, agent, { store, ca, clock, log, bundleJson: () => ca.spiffeBundleJson(),
         authenticate: () => authenticateAgent(deps.peerOf(call), store, ca, clock),
         trustState,

@@ -48,6 +48,11 @@ export function createAdminApp(ctx: ApiContext, isReady: () => { ready: boolean;
   });
 
   const v1 = express.Router();
+  // Public and read-only: no token, no body.
+  v1.use('/bundle', bundleRouter(ctx));
+  v1.use('/crl', crlRouter(ctx));
+  // The token before the body: a caller without one is refused (and audited) before any parsing.
+  v1.use(requireToken(ctx));
   v1.use(express.json({ limit: maxBodyBytes, strict: true }));
   v1.use((req, _res, next) => {
     // A body that is not JSON would otherwise be silently ignored.
@@ -57,9 +62,6 @@ export function createAdminApp(ctx: ApiContext, isReady: () => { ready: boolean;
     }
     next();
   });
-  v1.use('/bundle', bundleRouter(ctx));
-  v1.use('/crl', crlRouter(ctx));
-  v1.use(requireToken(ctx));
   v1.use('/entries', entriesRouter(ctx));
   v1.use('/join-tokens', joinTokensRouter(ctx));
   v1.use('/agents', agentsRouter(ctx));

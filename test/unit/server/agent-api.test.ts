@@ -1,73 +1,37 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { ServerClient } from '../../../src/agent/node/server-client.js';
 import type { AgentIdentity } from '../../../src/agent/node/agent-state.js';
 import type { SyncMessage } from '../../../src/common/grpc/agent-api-types.js';
-import { silentLogger } from '../../../src/common/logger.js';
-import { generateSecretToken, hashSecretToken } from '../../../src/common/secrets.js';
 import { createCsr } from '../../../src/pki/csr.js';
 import { generateKeyPair } from '../../../src/pki/keys.js';
-import { pemEncodeAll } from '../../../src/pki/pem.js';
-import { MemoryKeyManager } from '../../../src/server/ca/key-manager.js';
-import { loadServerConfig } from '../../../src/server/config.js';
-import { startServer, type RunningServer } from '../../../src/server/server.js';
-import { tempDir } from '../../helpers/test-server.js';
+import type { RunningServer } from '../../../src/server/server.js';
+import { agentApiTrustDomain as trustDomain, csrDer as csr, startAgentApiServer, type AgentApiServer } from '../../helpers/agent-api-server.js';
 
 // A real server with its agent API on a real TLS port, and agents played by Sigil's own
 // ServerClient (the same code the agent runs), over real mutual TLS.
 
-let dir: string;
+let api: AgentApiServer;
 let server: RunningServer;
 let address: string;
-const trustDomain = 'example.org';
 
-function newJoinToken(expiresInMs = 600_000): string {
-  const token = generateSecretToken('sjt');
-  server.store.joinTokens.create(hashSecretToken(token), 'test', Date.now() + expiresInMs, Date.now());
-  return token;
-}
-
-const roots = () => pemEncodeAll('CERTIFICATE', server.ca.x509BundleDer());
-
-async function attest(token: string): Promise<AgentIdentity> {
-  const keys = await generateKeyPair('ec-p256');
-  const client = ServerClient.forAttestation(address, { trustDomain, rootsPem: roots() });
-  try {
-    const res = await client.attest({ join_token: token, csr: Buffer.from(await createCsr(keys)) });
-    const chain = res.svid_chain.map((b) => new Uint8Array(b));
-    return { agentId: res.agent_id, spiffeId: res.spiffe_id, keys, svidChainDer: chain, notAfter: new Date(new X509Certificate(chain[0] as Uint8Array).validTo) };
-  } finally {
-    client.close();
-  }
-}
-
-function entry(spiffePath: string, parentId: string): string {
-  const now = Date.now();
-  const created = server.store.entries.create({ spiffeId: `spiffe://${trustDomain}/${spiffePath}`, parentId, selectors: [{ type: 'unix', value: 'uid:1' }], dnsNames: [], x509SvidTtl: 600, jwtSvidTtl: 300, hint: '', admin: false }, now);
-  server.store.events.append(now, 'entry.created', created.id);
-  return created.id;
-}
-
-async function csr(): Promise<Buffer> {
-  const keys = await generateKeyPair('ec-p256');
-  return Buffer.from(await createCsr(keys));
-}
+const newJoinToken = (expiresInMs?: number) => api.newJoinToken(expiresInMs);
+const roots = () => api.roots();
+const attest = (token: string) => api.attest(token);
+const entry = (spiffePath: string, parentId: string) => api.createEntry(spiffePath, parentId);
 
 const isCode = (code: grpc.status, pattern: RegExp) => (err: grpc.ServiceError) => err.code === code && pattern.test(err.details);
 
 before(async () => {
-  dir = tempDir('sigil-agent-api-');
-  const config = loadServerConfig(undefined, { SIGIL_TRUST_DOMAIN: trustDomain, SIGIL_DATA_DIR: dir, SIGIL_ADMIN_ADDR: '127.0.0.1:0', SIGIL_AGENT_API_ADDR: '127.0.0.1:0' });
-  server = await startServer(config, { log: silentLogger, keyManager: new MemoryKeyManager() });
-  address = server.agentApi?.address as string;
+  api = await startAgentApiServer();
+  server = api.server;
+  address = api.address;
 });
 
 after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
+  await api.close();
 });
 
 describe('node attestation', () => {

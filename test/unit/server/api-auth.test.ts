@@ -10,58 +10,25 @@ after(async () => {
   await t.close();
 });
 
-const protectedRoutes: [string, string][] = [
-  ['get', '/v1/entries'],
-  ['post', '/v1/entries'],
-  ['post', '/v1/entries/batch'],
-  ['get', '/v1/entries/00000000-0000-4000-8000-000000000000'],
-  ['patch', '/v1/entries/00000000-0000-4000-8000-000000000000'],
-  ['delete', '/v1/entries/00000000-0000-4000-8000-000000000000'],
-  ['post', '/v1/join-tokens'],
-  ['get', '/v1/join-tokens'],
-  ['delete', '/v1/join-tokens/00000000-0000-4000-8000-000000000000'],
-  ['get', '/v1/agents'],
-  ['get', '/v1/agents/abc'],
-  ['get', '/v1/svids'],
-  ['post', '/v1/x509/mint'],
-  ['post', '/v1/jwt/mint'],
-  ['get', '/v1/authorities'],
-  ['get', '/v1/events'],
-  ['get', '/v1/audit'],
-  ['get', '/v1/admin-tokens'],
-  ['post', '/v1/admin-tokens'],
-];
-
+// Every route × no / malformed / unknown / viewer / admin token, with the audit of each refusal,
+// is test/resilience/authorization-matrix.test.ts (built from the router, so no list to keep here).
 describe('authentication', () => {
-  for (const [method, path] of protectedRoutes) {
-    test(`${method.toUpperCase()} ${path} without a token is 401`, async () => {
-      const res = await t.http[method as 'get'](path).expect(401);
-      assert.equal(res.body.error.code, 'unauthenticated');
-      assert.match(res.body.error.message, /missing bearer token/);
-    });
-  }
+  test('without a token: 401 with a message that says how to send one', async () => {
+    const res = await t.http.get('/v1/entries').expect(401);
+    assert.equal(res.body.error.code, 'unauthenticated');
+    assert.match(res.body.error.message, /missing bearer token/);
+  });
 
   test('an unknown token is 401', async () => {
     const res = await t.http.get('/v1/entries').set('Authorization', 'Bearer sat_nope').expect(401);
     assert.equal(res.body.error.message, 'invalid bearer token');
   });
 
-  test('a malformed Authorization header is 401', async () => {
-    await t.http.get('/v1/entries').set('Authorization', `Basic ${t.adminToken}`).expect(401);
+  test('a viewer writing gets 403 naming its role', async () => {
+    const res = await t.http.post('/v1/entries').set('Authorization', `Bearer ${t.viewerToken}`).send({}).expect(403);
+    assert.equal(res.body.error.code, 'permission_denied');
+    assert.match(res.body.error.message, /role viewer/);
   });
-
-  test('a viewer may read', async () => {
-    await t.http.get('/v1/entries').set('Authorization', `Bearer ${t.viewerToken}`).expect(200);
-    await t.http.get('/v1/authorities').set('Authorization', `Bearer ${t.viewerToken}`).expect(200);
-  });
-
-  for (const [method, path] of protectedRoutes.filter(([m]) => m !== 'get')) {
-    test(`a viewer gets 403 for ${method.toUpperCase()} ${path}`, async () => {
-      const res = await t.http[method as 'post'](path).set('Authorization', `Bearer ${t.viewerToken}`).send({}).expect(403);
-      assert.equal(res.body.error.code, 'permission_denied');
-      assert.match(res.body.error.message, /role viewer/);
-    });
-  }
 
   test('the bundle, /live, /ready and /metrics need no token', async () => {
     await t.http.get('/v1/bundle').expect(200);

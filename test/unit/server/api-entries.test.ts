@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openStore } from '../../../src/store/store.js';
 import { startTestServer, tempDir, type TestServer } from '../../helpers/test-server.js';
-import { capturingLogger } from '../agent/attestation/log-capture.js';
+import { capturingLogger } from '../../helpers/log-capture.js';
 
 let t: TestServer;
 let auth: Record<string, string>;

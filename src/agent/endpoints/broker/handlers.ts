@@ -41,6 +41,16 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
   const views = new IdentityViews(agentChangeEvents(deps));
   const bundleDer = () => node.bundle?.x509Authorities ?? [];
 
+  /** Every refusal is logged: who may call the broker API is a short allow-list, so a refusal is news. */
+  function refused(method: string, err: unknown): Partial<grpc.StatusObject> {
+    const status = toBrokerStatus(err);
+    const code = status.code ?? grpc.status.UNKNOWN;
+    const fields = { method, code: grpc.status[code], details: status.details, ...(err instanceof BrokerError && err.reason && { reason: err.reason }) };
+    if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAUTHENTICATED || code === grpc.status.INTERNAL) log.warn(fields, 'broker API call refused');
+    else log.info(fields, 'broker API call refused');
+    return status;
+  }
+
   /** Header, then the broker's mTLS SVID, then the reference: the order §4.8 errors are found in. */
   async function referencedWorkload(call: Call): Promise<ReferencedWorkload> {
     checkBrokerHeader(call.metadata);
@@ -87,9 +97,19 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
           call.on('error', end);
           if (call.cancelled) end();
           const spec = streamStateSpec<M>(`${rpc} ${workload.key}`, (previous) => stateOf(workload.entries(), inputs, previous));
-          streamState(call, views, spec, (state) => (workload.alive() ? state : { kind: 'wait' }), log);
+          streamState(
+            call,
+            views,
+            spec,
+            (state) => {
+              if (!workload.alive()) return { kind: 'wait' };
+              if (state.kind === 'deny') refused(rpc, new BrokerError(grpc.status.PERMISSION_DENIED, state.details));
+              return state;
+            },
+            log,
+          );
         })
-        .catch((err: unknown) => call.emit('error', toBrokerStatus(err)));
+        .catch((err: unknown) => call.emit('error', refused(rpc, err)));
     };
   }
 
@@ -123,7 +143,7 @@ export function brokerApiHandlers(deps: BrokerApiDeps & { log: Logger; peerChain
       }
       callback(null, { svids: out });
     } catch (err) {
-      callback(toBrokerStatus(err) as grpc.ServiceError);
+      callback(refused('FetchJWTSVID', err) as grpc.ServiceError);
     } finally {
       workload?.release();
     }

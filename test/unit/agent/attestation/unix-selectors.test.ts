@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ExecutableHashCache } from '../../../../src/agent/attestation/executable-hash.js';
 import { parseStatusGroups, unixSelectors } from '../../../../src/agent/attestation/unix-selectors.js';
-import { capturingLogger } from './log-capture.js';
+import { capturingLogger } from '../../../helpers/log-capture.js';
 import { tempRoot, writeFakeProcess } from './proc-fixture.js';
 
 const root = tempRoot('sigil-unix-selectors-');

@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '../../../../src/common/logger.js';
+import { createLogger, type Logger } from '../../src/common/logger.js';
 
 /** A real logger whose JSON lines land in `records`. */
 export function capturingLogger(): { logger: Logger; records: Record<string, unknown>[] } {
