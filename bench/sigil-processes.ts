@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 
 export interface BenchProcess {
   child: ChildProcess;
@@ -31,7 +32,8 @@ export function rssMiBOf(pid: number): number {
 /** Start `node <cli> <args>` and wait until http://<readyAddress>/ready answers 200. */
 export async function startSigil(cli: string, args: readonly string[], env: Record<string, string>, readyAddress: string, timeoutMs = 120_000): Promise<BenchProcess> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SIGIL_')));
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // From the build's own checkout (dist/src/cli/main.js → the root), so that it reads its own config/.
+  const child = spawn(process.execPath, [cli, ...args], { cwd: resolve(cli, '../../../..'), env: { ...clean, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-20_000)));
   const proc: BenchProcess = {
