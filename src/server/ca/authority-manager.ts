@@ -24,6 +24,7 @@ const blockersNamedMax = 3;
  * transaction. Changes are serialized: the scheduler and an operator never race.
  */
 export class AuthorityManager {
+  private encodedBundle: { key: string; json: string } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -240,8 +241,17 @@ export class AuthorityManager {
       .map((a) => ({ kid: a.id, publicKeyJwk: a.publicKeyJwk as JwtAuthority['publicKeyJwk'] }));
   }
 
+  /**
+   * The SPIFFE bundle document. Encoding it reads every certificate again, so it is kept until
+   * the bundle changes: its sequence, its members (which may change with time alone) or the hint.
+   */
   spiffeBundleJson(refreshHintSeconds = bundleRefreshHintSeconds): string {
-    return encodeSpiffeBundle({ x509Authorities: this.x509BundleDer(), jwtAuthorities: this.jwtBundleKeys(), sequence: this.bundleSequence(), refreshHintSeconds });
+    const x509Authorities = this.x509BundleDer();
+    const jwtAuthorities = this.jwtBundleKeys();
+    const sequence = this.bundleSequence();
+    const key = [sequence, refreshHintSeconds, ...x509Authorities.map((d) => Buffer.from(d.subarray(-16)).toString('hex')), ...jwtAuthorities.map((a) => a.kid)].join('|');
+    if (this.encodedBundle?.key !== key) this.encodedBundle = { key, json: encodeSpiffeBundle({ x509Authorities, jwtAuthorities, sequence, refreshHintSeconds }) };
+    return this.encodedBundle.json;
   }
 
   /** Signing certificates of tainted X.509 authorities not yet revoked: agents re-issue what they signed. */
