@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { X509SvidResponse } from '../../src/common/grpc/workload-api-types.js';
 import { pemEncode } from '../../src/pki/pem.js';
 import { StreamRecorder, rawWorkloadClient, securityHeader, splitDer, type RawWorkloadClient } from '../helpers/raw-workload-client.js';
 import { seedRevocations } from '../helpers/seed-revocations.js';
-import { freePort, makeTempDir, removeDir, runProcess, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
+import { runProcess } from '../helpers/sigil-process.js';
+import { startSigilPair, type SigilPair } from '../helpers/sigil-pair.js';
 
 // Issue 15 item 1: revocation stopped being enforced past ~1,245 CRL entries (the agent's
 // ASN.1 parser gave up and the agent logged and carried on). Here 100,000 revoked serials are
@@ -20,47 +21,18 @@ const alreadyRevoked = 100_000;
 const serialOf = (svid: { x509_svid: Buffer } | undefined) => new X509Certificate(splitDer(svid?.x509_svid as Buffer)[0] as Buffer).serialNumber.toLowerCase();
 
 describe(`revocation with ${alreadyRevoked.toLocaleString('en')} serials already revoked`, () => {
-  let dir: string;
-  let server: SigilServerProcess;
-  let agent: SigilAgentProcess;
+  let pair: SigilPair;
   let client: RawWorkloadClient;
-  let token: string;
-  let serverEnv: Record<string, string>;
-
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://${server.address}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
 
   before(async () => {
-    dir = makeTempDir('sigil-revocation-scale-');
-    chmodSync(dir, 0o755);
-    serverEnv = {
-      SIGIL_TRUST_DOMAIN: 'example.org',
-      SIGIL_DATA_DIR: join(dir, 'server'),
-      SIGIL_ADMIN_ADDR: `127.0.0.1:${await freePort()}`,
-      SIGIL_AGENT_API_ADDR: `127.0.0.1:${await freePort()}`,
-      SIGIL_LOG_LEVEL: 'warn',
-    };
-    server = await startSigilServer({ env: serverEnv, address: serverEnv.SIGIL_ADMIN_ADDR as string });
-    await server.stop();
-    seedRevocations(join(dir, 'server', 'sigil.db'), alreadyRevoked);
-    server = await startSigilServer({ env: serverEnv, address: serverEnv.SIGIL_ADMIN_ADDR as string });
-    token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
-    writeFileSync(join(dir, 'bundle.pem'), await (await fetch(`http://${server.address}/v1/bundle?format=pem`)).text());
-    const joinToken = (await api('POST', '/v1/join-tokens', {})).body.token as string;
-    mkdirSync(join(dir, 'sock'), { mode: 0o755 });
-    agent = await startSigilAgent({ args: ['--join-token', joinToken, '--server-address', server.agentApiAddress, '--trust-bundle', join(dir, 'bundle.pem')], socketPath: join(dir, 'sock', 'api.sock'), dataDir: join(dir, 'agent') });
-    const agents = (await api('GET', '/v1/agents')).body.agents as { spiffe_id: string }[];
-    await api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/victim', parent_id: agents[0]?.spiffe_id, selectors: [{ type: 'unix', value: `uid:${process.getuid?.()}` }] });
-    client = rawWorkloadClient(join(dir, 'sock', 'api.sock'));
+    pair = await startSigilPair('sigil-revocation-scale-', { beforeAgent: (dataDir) => seedRevocations(join(dataDir, 'sigil.db'), alreadyRevoked) });
+    await pair.api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/victim', parent_id: pair.agentSpiffeId, selectors: [{ type: 'unix', value: `uid:${process.getuid?.()}` }] });
+    client = rawWorkloadClient(pair.socketPath);
   });
 
   after(async () => {
     client?.close();
-    await agent?.stop();
-    await server?.stop();
-    removeDir(dir);
+    await pair?.stop();
   });
 
   it('the agent holds every revoked serial, withholds the 4 MB CRL from workloads (go-spiffe refuses > 4 MiB) and says so', async () => {
@@ -68,8 +40,8 @@ describe(`revocation with ${alreadyRevoked.toLocaleString('en')} serials already
     let metrics = '';
     let ready = { status: '', reason: '', warnings: [] as string[] };
     while (Date.now() < deadline) {
-      metrics = await (await fetch(`http://${agent.healthAddress}/metrics`)).text();
-      ready = (await (await fetch(`http://${agent.healthAddress}/ready`)).json()) as typeof ready;
+      metrics = await (await fetch(`http://${pair.agent.healthAddress}/metrics`)).text();
+      ready = (await (await fetch(`http://${pair.agent.healthAddress}/ready`)).json()) as typeof ready;
       if (Number(/^sigil_agent_revoked_serials (\d+)$/m.exec(metrics)?.[1]) >= alreadyRevoked && ready.status === 'ready') break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -88,7 +60,7 @@ describe(`revocation with ${alreadyRevoked.toLocaleString('en')} serials already
     const oldSerial = serialOf(first.svids[0]);
     const oldLeaf = splitDer(first.svids[0]?.x509_svid as Buffer)[0] as Buffer;
     const revokedAt = Date.now();
-    const res = await api('POST', '/v1/svids/revoke', { serial: oldSerial, reason: 'keyCompromise' });
+    const res = await pair.api('POST', '/v1/svids/revoke', { serial: oldSerial, reason: 'keyCompromise' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     await recorder.until((r) => r.messages.some((m) => m.message.svids[0] !== undefined && serialOf(m.message.svids[0]) !== oldSerial), 10_000, 'a replacement SVID');
     const replacedAfterMs = (recorder.messages.find((m) => serialOf(m.message.svids[0]) !== oldSerial)?.at ?? 0) - revokedAt;
@@ -97,17 +69,17 @@ describe(`revocation with ${alreadyRevoked.toLocaleString('en')} serials already
     assert.notEqual(serialOf(latest.svids[0]), oldSerial);
     console.log(`# replacement on the stream ${replacedAfterMs} ms after the revocation, with ${alreadyRevoked + 1} serials on the CRL`);
 
-    const crlPem = await (await fetch(`http://${server.address}/v1/crl`)).text();
-    writeFileSync(join(dir, 'crl.pem'), crlPem);
-    writeFileSync(join(dir, 'roots.pem'), splitDer(latest.svids[0]?.bundle as Buffer).map((d) => pemEncode('CERTIFICATE', d)).join(''));
-    writeFileSync(join(dir, 'old.pem'), pemEncode('CERTIFICATE', oldLeaf));
-    const listed = await runProcess('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-noout', '-text']);
+    const crlPem = await (await fetch(`http://${pair.server.address}/v1/crl`)).text();
+    writeFileSync(join(pair.dir, 'crl.pem'), crlPem);
+    writeFileSync(join(pair.dir, 'roots.pem'), splitDer(latest.svids[0]?.bundle as Buffer).map((d) => pemEncode('CERTIFICATE', d)).join(''));
+    writeFileSync(join(pair.dir, 'old.pem'), pemEncode('CERTIFICATE', oldLeaf));
+    const listed = await runProcess('openssl', ['crl', '-in', join(pair.dir, 'crl.pem'), '-noout', '-text']);
     assert.equal((listed.stdout.match(/Serial Number:/g) ?? []).length, alreadyRevoked + 1);
-    const rejected = await runProcess('openssl', ['verify', '-crl_check', '-CRLfile', join(dir, 'crl.pem'), '-CAfile', join(dir, 'roots.pem'), join(dir, 'old.pem')]);
+    const rejected = await runProcess('openssl', ['verify', '-crl_check', '-CRLfile', join(pair.dir, 'crl.pem'), '-CAfile', join(pair.dir, 'roots.pem'), join(pair.dir, 'old.pem')]);
     assert.notEqual(rejected.code, 0);
     assert.match(rejected.stdout + rejected.stderr, /certificate revoked/);
-    writeFileSync(join(dir, 'new.pem'), pemEncode('CERTIFICATE', splitDer(latest.svids[0]?.x509_svid as Buffer)[0] as Buffer));
-    const accepted = await runProcess('openssl', ['verify', '-crl_check', '-CRLfile', join(dir, 'crl.pem'), '-CAfile', join(dir, 'roots.pem'), join(dir, 'new.pem')]);
+    writeFileSync(join(pair.dir, 'new.pem'), pemEncode('CERTIFICATE', splitDer(latest.svids[0]?.x509_svid as Buffer)[0] as Buffer));
+    const accepted = await runProcess('openssl', ['verify', '-crl_check', '-CRLfile', join(pair.dir, 'crl.pem'), '-CAfile', join(pair.dir, 'roots.pem'), join(pair.dir, 'new.pem')]);
     assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
   });
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, makeTempDir, removeDir, repoRoot, runProcess, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
+import { startSigilPair, type SigilPair } from '../helpers/sigil-pair.js';
+import { repoRoot, runProcess } from '../helpers/sigil-process.js';
 
 // Issue 8 item 4: unix:path and unix:sha256 were read at call time, so a process could connect,
 // fork, exec a privileged binary in the parent (same pid) and let the child use the connection:
@@ -41,42 +42,23 @@ stream.on('error', (e) => { clearTimeout(timer); console.log(JSON.stringify({ ou
 `;
 
 describe('exec after connect (issue 8 item 4)', () => {
-  let dir: string;
-  let server: SigilServerProcess;
-  let agent: SigilAgentProcess;
-  let token: string;
-
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://${server.address}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    return (await res.json()) as Record<string, unknown>;
-  };
+  let pair: SigilPair;
 
   before(async () => {
-    dir = makeTempDir('sigil-exec-attack-');
-    chmodSync(dir, 0o755);
-    const env = { SIGIL_TRUST_DOMAIN: 'example.org', SIGIL_DATA_DIR: join(dir, 'server'), SIGIL_ADMIN_ADDR: `127.0.0.1:${await freePort()}`, SIGIL_LOG_LEVEL: 'warn' };
-    server = await startSigilServer({ env, address: env.SIGIL_ADMIN_ADDR });
-    token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
-    writeFileSync(join(dir, 'bundle.pem'), await (await fetch(`http://${server.address}/v1/bundle?format=pem`)).text());
-    mkdirSync(join(dir, 'sock'), { mode: 0o755 });
-    const joinToken = (await api('POST', '/v1/join-tokens', {})).token as string;
-    agent = await startSigilAgent({ args: ['--join-token', joinToken, '--server-address', server.agentApiAddress, '--trust-bundle', join(dir, 'bundle.pem')], socketPath: join(dir, 'sock', 'api.sock'), dataDir: join(dir, 'agent') });
-    const agents = (await api('GET', '/v1/agents')).agents as { spiffe_id: string }[];
+    pair = await startSigilPair('sigil-exec-attack-');
     // Only the "privileged" program (here /usr/bin/sleep) may have this identity.
-    await api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/privileged', parent_id: agents[0]?.spiffe_id, selectors: [{ type: 'unix', value: 'path:/usr/bin/sleep' }] });
-    writeFileSync(join(dir, 'attacker.py'), attackerPy);
-    writeFileSync(join(dir, 'relay.mjs'), relayMjs(join(repoRoot, 'dist', 'test', 'helpers', 'raw-workload-client.js')));
+    await pair.api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/privileged', parent_id: pair.agentSpiffeId, selectors: [{ type: 'unix', value: 'path:/usr/bin/sleep' }] });
+    writeFileSync(join(pair.dir, 'attacker.py'), attackerPy);
+    writeFileSync(join(pair.dir, 'relay.mjs'), relayMjs(join(repoRoot, 'dist', 'test', 'helpers', 'raw-workload-client.js')));
   });
 
   after(async () => {
-    await agent?.stop();
-    await server?.stop();
-    removeDir(dir);
+    await pair?.stop();
   });
 
   it('a child using a connection whose process has since exec\'d a privileged binary gets nothing', async () => {
-    const result = await runProcess('python3', [join(dir, 'attacker.py'), join(dir, 'sock', 'api.sock'), process.execPath, join(dir, 'relay.mjs'), '/usr/bin/sleep'], {
-      env: { RELAY_SOCKET: join(dir, 'relay.sock') },
+    const result = await runProcess('python3', [join(pair.dir, 'attacker.py'), pair.socketPath, process.execPath, join(pair.dir, 'relay.mjs'), '/usr/bin/sleep'], {
+      env: { RELAY_SOCKET: join(pair.dir, 'relay.sock') },
       timeoutMs: 30_000,
     });
     // The parent (now `sleep 4`) ends by itself; the child printed its outcome first.
@@ -86,6 +68,6 @@ describe('exec after connect (issue 8 item 4)', () => {
     assert.notDeepEqual(outcome.ids, ['spiffe://example.org/privileged'], 'the attacker got the privileged identity');
     assert.equal(outcome.outcome, 'refused', JSON.stringify(outcome));
     assert.equal(outcome.code, 14, 'Unavailable, as for any failed workload attestation');
-    assert.match(agent.stderr(), /has executed another program since it connected/);
+    assert.match(pair.agent.stderr(), /has executed another program since it connected/);
   });
 });

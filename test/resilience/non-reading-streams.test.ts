@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -7,7 +7,7 @@ import { workloadApiService } from '../../src/common/grpc/protos.js';
 import type { X509SvidResponse } from '../../src/common/grpc/workload-api-types.js';
 import { securityHeader, type RawWorkloadClient } from '../helpers/raw-workload-client.js';
 import { seedRevocations } from '../helpers/seed-revocations.js';
-import { freePort, makeTempDir, removeDir, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
+import { startSigilPair, type SigilPair } from '../helpers/sigil-pair.js';
 
 // Issue 8 item 5: 300 Workload API streams that never read took the agent from 239 MB to 978 MB
 // over 40 revocations (each pushes a ~46 KB CRL to every stream) and it stayed high: the agent
@@ -20,47 +20,24 @@ const connections = 10;
 const rssMiB = (pid: number) => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
 describe(`${streamCount} Workload API streams that never read, ${revocations} revocations with a ~50 KB CRL`, () => {
-  let dir: string;
-  let server: SigilServerProcess;
-  let agent: SigilAgentProcess;
-  let token: string;
-  let env: Record<string, string>;
+  let pair: SigilPair;
   const clients: RawWorkloadClient[] = [];
   const streams: grpc.ClientReadableStream<X509SvidResponse>[] = [];
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://${env.SIGIL_ADMIN_ADDR}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-
   before(async () => {
-    dir = makeTempDir('sigil-non-reading-');
-    chmodSync(dir, 0o755);
-    env = { SIGIL_TRUST_DOMAIN: 'example.org', SIGIL_DATA_DIR: join(dir, 'server'), SIGIL_ADMIN_ADDR: `127.0.0.1:${await freePort()}`, SIGIL_AGENT_API_ADDR: `127.0.0.1:${await freePort()}`, SIGIL_LOG_LEVEL: 'warn' };
-    server = await startSigilServer({ env, address: env.SIGIL_ADMIN_ADDR as string });
-    await server.stop();
-    seedRevocations(join(dir, 'server', 'sigil.db'), 1000);
-    server = await startSigilServer({ env, address: env.SIGIL_ADMIN_ADDR as string });
-    token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
-    writeFileSync(join(dir, 'bundle.pem'), await (await fetch(`http://${env.SIGIL_ADMIN_ADDR}/v1/bundle?format=pem`)).text());
-    mkdirSync(join(dir, 'sock'), { mode: 0o755 });
-    const joinToken = (await api('POST', '/v1/join-tokens', {})).body.token as string;
-    agent = await startSigilAgent({ args: ['--join-token', joinToken, '--server-address', env.SIGIL_AGENT_API_ADDR as string, '--trust-bundle', join(dir, 'bundle.pem')], socketPath: join(dir, 'sock', 'api.sock'), dataDir: join(dir, 'agent') });
-    const parent = ((await api('GET', '/v1/agents')).body.agents as { spiffe_id: string }[])[0]?.spiffe_id;
-    await api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/reader', parent_id: parent, selectors: [{ type: 'unix', value: `uid:${process.getuid?.() ?? 0}` }] });
+    pair = await startSigilPair('sigil-non-reading-', { beforeAgent: (dataDir) => seedRevocations(join(dataDir, 'sigil.db'), 1000) });
+    await pair.api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/reader', parent_id: pair.agentSpiffeId, selectors: [{ type: 'unix', value: `uid:${process.getuid?.() ?? 0}` }] });
   });
 
   after(async () => {
     for (const s of streams) s.cancel();
     for (const c of clients) c.close();
-    await agent?.stop();
-    await server?.stop();
-    removeDir(dir);
+    await pair?.stop();
   });
 
   it('agent memory stays bounded while they do not read, and every stream gets the latest state once it reads', async () => {
     const Client = workloadApiService() as unknown as new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => RawWorkloadClient;
-    for (let i = 0; i < connections; i++) clients.push(new Client(`unix://${join(dir, 'sock', 'api.sock')}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+    for (let i = 0; i < connections; i++) clients.push(new Client(`unix://${pair.socketPath}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
     const latestCrlBytes: number[] = [];
     let firstMessages = 0;
     let readingAgain = false;
@@ -80,14 +57,14 @@ describe(`${streamCount} Workload API streams that never read, ${revocations} re
     assert.equal(firstMessages, streamCount, 'every stream got its first message');
     const crlAtStart = latestCrlBytes[0] as number;
     assert.ok(crlAtStart > 40_000, `the CRL is ~50 KB (${crlAtStart} bytes)`);
-    const rssBefore = rssMiB(agent.child.pid as number);
+    const rssBefore = rssMiB(pair.agent.child.pid as number);
 
     for (let i = 0; i < revocations; i++) {
-      const minted = await api('POST', '/v1/x509/mint', { spiffe_id: `spiffe://example.org/minted/${i}`, ttl: '1h' });
-      assert.equal((await api('POST', '/v1/svids/revoke', { serial: minted.body.serial, reason: 'keyCompromise' })).status, 200);
+      const minted = await pair.api('POST', '/v1/x509/mint', { spiffe_id: `spiffe://example.org/minted/${i}`, ttl: '1h' });
+      assert.equal((await pair.api('POST', '/v1/svids/revoke', { serial: minted.body.serial, reason: 'keyCompromise' })).status, 200);
     }
     await new Promise((r) => setTimeout(r, 2000));
-    const rssAfter = rssMiB(agent.child.pid as number);
+    const rssAfter = rssMiB(pair.agent.child.pid as number);
     console.log(`# agent RSS ${rssBefore.toFixed(0)} MiB -> ${rssAfter.toFixed(0)} MiB after ${revocations} revocations pushed to ${streamCount} non-reading streams`);
     // Queuing every message would add ~300 × 40 × 50 KB ≈ 600 MB; one message each is ~15 MB.
     assert.ok(rssAfter - rssBefore < 100, `agent RSS grew ${(rssAfter - rssBefore).toFixed(0)} MiB`);

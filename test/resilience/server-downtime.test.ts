@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { X509SvidResponse } from '../../src/common/grpc/workload-api-types.js';
 import { firstMessage, rawWorkloadClient, securityHeader, splitDer, type RawWorkloadClient } from '../helpers/raw-workload-client.js';
-import { freePort, makeTempDir, removeDir, startSigilAgent, startSigilServer, type SigilAgentProcess, type SigilServerProcess } from '../helpers/sigil-process.js';
+import { startSigilPair, type SigilPair } from '../helpers/sigil-pair.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 // Issue 8, the standing suite: with the server stopped past an SVID's half-life, workloads keep
@@ -16,51 +14,30 @@ const serialOf = (svid: { x509_svid: Buffer }) => new X509Certificate(splitDer(s
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('server downtime', () => {
-  let dir: string;
-  let server: SigilServerProcess | undefined;
-  let agent: SigilAgentProcess;
+  let pair: SigilPair;
   let client: RawWorkloadClient;
   let receiver: WebhookReceiver;
-  let env: Record<string, string>;
-  let token: string;
   const uid = process.getuid?.() ?? 0;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://${env.SIGIL_ADMIN_ADDR}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
   const fetchSvids = async () => {
     const message = await firstMessage<X509SvidResponse>(client.FetchX509SVID({}, securityHeader()));
     return new Map(message.svids.map((s) => [s.spiffe_id, serialOf(s)]));
   };
 
   before(async () => {
-    dir = makeTempDir('sigil-downtime-');
-    chmodSync(dir, 0o755);
     receiver = await WebhookReceiver.start();
-    writeFileSync(join(dir, 'server.yaml'), 'trust_domain: example.org\nlifecycle:\n  interval: 1s\n');
-    env = { SIGIL_DATA_DIR: join(dir, 'server'), SIGIL_ADMIN_ADDR: `127.0.0.1:${await freePort()}`, SIGIL_AGENT_API_ADDR: `127.0.0.1:${await freePort()}`, SIGIL_LOG_LEVEL: 'warn' };
-    const args = ['--config', join(dir, 'server.yaml')];
-    server = await startSigilServer({ env, address: env.SIGIL_ADMIN_ADDR as string, args });
-    token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
-    writeFileSync(join(dir, 'bundle.pem'), await (await fetch(`http://${env.SIGIL_ADMIN_ADDR}/v1/bundle?format=pem`)).text());
-    assert.equal((await api('POST', '/v1/webhooks', { url: receiver.url, events: ['svid.expired'], allow_private: true })).status, 201);
-    mkdirSync(join(dir, 'sock'), { mode: 0o755 });
-    const joinToken = (await api('POST', '/v1/join-tokens', {})).body.token as string;
-    agent = await startSigilAgent({ args: ['--join-token', joinToken, '--server-address', env.SIGIL_AGENT_API_ADDR as string, '--trust-bundle', join(dir, 'bundle.pem')], socketPath: join(dir, 'sock', 'api.sock'), dataDir: join(dir, 'agent') });
-    const parent = ((await api('GET', '/v1/agents')).body.agents as { spiffe_id: string }[])[0]?.spiffe_id;
+    pair = await startSigilPair('sigil-downtime-', { serverConfig: 'lifecycle:\n  interval: 1s\n' });
+    assert.equal((await pair.api('POST', '/v1/webhooks', { url: receiver.url, events: ['svid.expired'], allow_private: true })).status, 201);
     // "long" outlives the downtime but passes half-life during it; "short" expires during it.
-    await api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/long', parent_id: parent, selectors: [{ type: 'unix', value: `uid:${uid}` }], x509_svid_ttl: '16s' });
-    await api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/short', parent_id: parent, selectors: [{ type: 'unix', value: `gid:${process.getgid?.() ?? 0}` }], x509_svid_ttl: '4s' });
-    client = rawWorkloadClient(join(dir, 'sock', 'api.sock'));
+    await pair.api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/long', parent_id: pair.agentSpiffeId, selectors: [{ type: 'unix', value: `uid:${uid}` }], x509_svid_ttl: '16s' });
+    await pair.api('POST', '/v1/entries', { spiffe_id: 'spiffe://example.org/short', parent_id: pair.agentSpiffeId, selectors: [{ type: 'unix', value: `gid:${process.getgid?.() ?? 0}` }], x509_svid_ttl: '4s' });
+    client = rawWorkloadClient(pair.socketPath);
   });
 
   after(async () => {
     client?.close();
-    await agent?.stop();
-    await server?.stop();
+    await pair?.stop();
     await receiver?.stop();
-    removeDir(dir);
   });
 
   it('workloads keep valid SVIDs while the server is down; on return what is due rotates and what expired raises svid.expired', async () => {
@@ -71,17 +48,15 @@ describe('server downtime', () => {
     }
     assert.equal(before.size, 2, 'both SVIDs before the downtime');
     const shortSerial = before.get('spiffe://example.org/short') as string;
-    const downAt = Date.now();
-    await server?.stop();
-    server = undefined;
-    // Past the long SVID's half-life (8 s) is too long for a test to wait with the short one
-    // also expiring; 6.5 s puts "long" past 40 % (its rotation is due) and "short" past expiry.
-    await sleep(6500 - (Date.now() - downAt));
-    const during = await fetchSvids();
+    let during = new Map<string, string>();
+    await pair.restartServer(async () => {
+      // Past the long SVID's half-life (8 s) is too long for a test to wait with the short one
+      // also expiring; 6.5 s puts "long" past 40 % (its rotation is due) and "short" past expiry.
+      await sleep(6500);
+      during = await fetchSvids();
+    });
     assert.equal(during.get('spiffe://example.org/long'), before.get('spiffe://example.org/long'), 'the long SVID is still served, unchanged, while the server is down');
     assert.equal(during.has('spiffe://example.org/short'), false, 'an expired SVID is never served');
-
-    server = await startSigilServer({ env, address: env.SIGIL_ADMIN_ADDR as string, args: ['--config', join(dir, 'server.yaml')] });
     let after = during;
     for (let i = 0; i < 100; i++) {
       after = await fetchSvids();

@@ -11,6 +11,7 @@ import { IdentifiedConnections } from '../../../src/common/grpc/connection-injec
 import { createLogger } from '../../../src/common/logger.js';
 import { rawWorkloadClient, securityHeader } from '../../helpers/raw-workload-client.js';
 import { tempDir } from '../../helpers/test-server.js';
+import { until } from '../../helpers/until.js';
 
 // Issue 8 item 5: one local process cannot hold more than maxConnectionsPerProcess connections
 // to an agent socket (and HTTP/2 caps the streams on each), so it cannot exhaust the agent.
@@ -88,11 +89,3 @@ test(`HTTP/2 streams on one connection are capped at ${maxStreamsPerConnection}:
     client.close();
   }
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (open ${openCalls.size}, seen ${callsSeen})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

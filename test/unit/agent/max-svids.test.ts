@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import supertest from 'supertest';
-import { startAgent, type RunningAgent } from '../../../src/agent/agent.js';
-import { loadAgentConfig } from '../../../src/agent/config.js';
-import { silentLogger } from '../../../src/common/logger.js';
+import type { RunningAgent } from '../../../src/agent/agent.js';
 import { generateSecretToken, hashSecretToken } from '../../../src/common/secrets.js';
-import { MemoryKeyManager } from '../../../src/server/ca/key-manager.js';
-import { loadServerConfig } from '../../../src/server/config.js';
-import { startServer, type RunningServer } from '../../../src/server/server.js';
+import type { RunningServer } from '../../../src/server/server.js';
 import { firstMessage, rawWorkloadClient, securityHeader } from '../../helpers/raw-workload-client.js';
+import { createEntry, deleteEntry, startInProcessAgent, startInProcessServer } from '../../helpers/in-process-sigil.js';
 import { tempDir } from '../../helpers/test-server.js';
+import { until } from '../../helpers/until.js';
 
 // Issue 15 item 3: the 10,001st entry silently got nothing (a stream open with no message and no
 // error, one log line). Here max_svids is 2 and the caller's only entry is the third.
@@ -23,24 +21,12 @@ describe('more entries than max_svids', () => {
   let agent: RunningAgent;
   const entryIds: string[] = [];
 
-  const addEntry = (spiffeId: string, uid: number) => {
-    const now = Date.now();
-    server.store.transaction(() => {
-      const e = server.store.entries.create({ spiffeId, parentId: agent.node.identity?.spiffeId as string, selectors: [{ type: 'unix', value: `uid:${uid}` }], dnsNames: [], x509SvidTtl: 3600, jwtSvidTtl: 300, hint: '', admin: false }, now);
-      server.store.events.append(now, 'entry.created', e.id);
-      entryIds.push(e.id);
-    });
-  };
+  const addEntry = (spiffeId: string, uid: number) => entryIds.push(createEntry(server, spiffeId, agent.node.identity?.spiffeId as string, uid));
 
   before(async () => {
     dir = tempDir('sigil-max-svids-');
-    server = await startServer(loadServerConfig(undefined, { SIGIL_TRUST_DOMAIN: 'example.org', SIGIL_DATA_DIR: join(dir, 'server'), SIGIL_ADMIN_ADDR: '127.0.0.1:0', SIGIL_AGENT_API_ADDR: '127.0.0.1:0' }), { log: silentLogger, keyManager: new MemoryKeyManager() });
-    const token = generateSecretToken('sjt');
-    server.store.joinTokens.create(hashSecretToken(token), 'test', Date.now() + 600_000, Date.now());
-    agent = await startAgent(
-      loadAgentConfig(undefined, {}, { trust_domain: 'example.org', server_address: server.agentApi?.address, data_dir: join(dir, 'agent'), socket_path: join(dir, 'sock', 'api.sock'), join_token: token, insecure_bootstrap: true, health_addr: '127.0.0.1:0', max_svids: 2 }),
-      { log: silentLogger },
-    );
+    server = await startInProcessServer(dir);
+    agent = await startInProcessAgent(server, dir, { max_svids: 2 });
     addEntry('spiffe://example.org/first', 4242);
     addEntry('spiffe://example.org/second', 4343);
     await until(() => agent.svids.size === 2, 'two SVIDs');
@@ -84,11 +70,7 @@ describe('more entries than max_svids', () => {
   });
 
   it('once an entry goes, the newest one gets its SVID and the warning clears', async () => {
-    const now = Date.now();
-    server.store.transaction(() => {
-      server.store.entries.delete(entryIds[0] as string);
-      server.store.events.append(now, 'entry.deleted', entryIds[0] as string);
-    });
+    deleteEntry(server, entryIds[0] as string);
     await until(() => agent.svids.entriesWithoutSvid === 0 && agent.svids.get(entryIds[2] as string) !== undefined, 'the third SVID');
     assert.deepEqual(agent.readiness().warnings, []);
     const client = rawWorkloadClient(join(dir, 'sock', 'api.sock'));
@@ -100,11 +82,3 @@ describe('more entries than max_svids', () => {
     }
   });
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

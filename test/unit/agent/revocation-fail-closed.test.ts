@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startAgent, type RunningAgent } from '../../../src/agent/agent.js';
+import type { RunningAgent } from '../../../src/agent/agent.js';
 import { applyTrustMessage, emptyTrustState } from '../../../src/agent/sync/trust-state.js';
-import { loadAgentConfig } from '../../../src/agent/config.js';
-import { silentLogger } from '../../../src/common/logger.js';
-import { generateSecretToken, hashSecretToken } from '../../../src/common/secrets.js';
 import { crlIssuerTemplate, encodeRevokedCertificate, encodeTbsCertList, signCrl } from '../../../src/pki/crl-der.js';
 import { createSelfSignedCaCertificate } from '../../../src/pki/certificates.js';
 import { generateKeyPair } from '../../../src/pki/keys.js';
-import { MemoryKeyManager } from '../../../src/server/ca/key-manager.js';
-import { loadServerConfig } from '../../../src/server/config.js';
-import { startServer, type RunningServer } from '../../../src/server/server.js';
+import type { RunningServer } from '../../../src/server/server.js';
 import type { CrlRecord } from '../../../src/store/crls.js';
+import { createEntry, startInProcessAgent, startInProcessServer } from '../../helpers/in-process-sigil.js';
 import { tempDir } from '../../helpers/test-server.js';
+import { until } from '../../helpers/until.js';
 
 async function crlListing(serials: string[]): Promise<Buffer> {
   const keys = await generateKeyPair('ec-p256');
@@ -74,18 +70,9 @@ describe('an agent that cannot apply a revocation fails closed and loudly', () =
 
   before(async () => {
     dir = tempDir('sigil-fail-closed-');
-    server = await startServer(loadServerConfig(undefined, { SIGIL_TRUST_DOMAIN: 'example.org', SIGIL_DATA_DIR: join(dir, 'server'), SIGIL_ADMIN_ADDR: '127.0.0.1:0', SIGIL_AGENT_API_ADDR: '127.0.0.1:0' }), { log: silentLogger, keyManager: new MemoryKeyManager() });
-    const token = generateSecretToken('sjt');
-    server.store.joinTokens.create(hashSecretToken(token), 'test', Date.now() + 600_000, Date.now());
-    agent = await startAgent(
-      loadAgentConfig(undefined, {}, { trust_domain: 'example.org', server_address: server.agentApi?.address, data_dir: join(dir, 'agent'), socket_path: join(dir, 'api.sock'), join_token: token, insecure_bootstrap: true, health_addr: '127.0.0.1:0' }),
-      { log: silentLogger },
-    );
-    const now = Date.now();
-    server.store.transaction(() => {
-      const e = server.store.entries.create({ spiffeId: 'spiffe://example.org/w', parentId: agent.node.identity?.spiffeId as string, selectors: [{ type: 'unix', value: 'uid:0' }], dnsNames: [], x509SvidTtl: 3600, jwtSvidTtl: 300, hint: '', admin: false }, now);
-      server.store.events.append(now, 'entry.created', e.id);
-    });
+    server = await startInProcessServer(dir);
+    agent = await startInProcessAgent(server, dir);
+    createEntry(server, 'spiffe://example.org/w', agent.node.identity?.spiffeId as string, 0);
     await until(() => agent.svids.size === 1 && agent.readiness().ready, 'an SVID and readiness');
   });
 
@@ -118,11 +105,3 @@ describe('an agent that cannot apply a revocation fails closed and loudly', () =
     await until(() => agent.readiness().ready, 'ready again once the CRL can be read');
   });
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -12,6 +12,7 @@ import { silentLogger } from '../../../../src/common/logger.js';
 import { workloadApiService } from '../../../../src/common/grpc/protos.js';
 import type { X509SvidResponse } from '../../../../src/common/grpc/workload-api-types.js';
 import { StreamRecorder, rawWorkloadClient, securityHeader, type RawWorkloadClient } from '../../../helpers/raw-workload-client.js';
+import { until } from '../../../helpers/until.js';
 
 // Real gRPC streams over a unix socket, served by streamState from one shared view, to show what
 // happens on the wire: one computation per change for every stream, the end of every stream on
@@ -59,14 +60,6 @@ after(() => {
   server.forceShutdown();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 function openStreams(count: number): StreamRecorder<X509SvidResponse>[] {
   return Array.from({ length: count }, () => new StreamRecorder(client.FetchX509SVID({}, securityHeader())));
