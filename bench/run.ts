@@ -1,123 +1,27 @@
-// `npm run bench`: measured side by side with a baseline in the same run. Numbers go to stdout
-// as a table; docs/benchmarks.md records a run. Never used as assertions in tests.
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { silentLogger } from '../src/common/logger.js';
-import { checkX509SvidLeafDer } from '../src/pki/certificate-facts-der.js';
-import { certificateDer, createSelfSignedCaCertificate, mintX509LeafWithLibrary } from '../src/pki/certificates.js';
-import { createCsr, createCsrWithLibrary, verifyCsr, verifyCsrWithLibrary } from '../src/pki/csr.js';
-import { generateKeyPair } from '../src/pki/keys.js';
-import { leafIssuerTemplate, mintX509LeafDer } from '../src/pki/leaf-der.js';
-import { spkiDerOf } from '../src/pki/spki.js';
-import { checkX509SvidLeaf } from '../src/spiffe/x509-svid-profile.js';
-import { MemoryKeyManager } from '../src/server/ca/key-manager.js';
-import { loadServerConfig } from '../src/server/config.js';
-import { startServer } from '../src/server/server.js';
-import { runAgentBenchmarks } from './agent.js';
-import { runAgentScaleBenchmark } from './agent-scale.js';
-import { runAuthorizationBenchmark } from './authorization.js';
-import { runCrlBenchmark } from './crl.js';
-import { runRestVsCfsslBenchmark } from './rest-vs-cfssl.js';
-import { runRotationBenchmark } from './rotation.js';
-import { runSchedulerBenchmark } from './scheduler.js';
-import { runStreamsBenchmark } from './streams/benchmark.js';
+// `npm run bench [-- NAME ...]`: measured side by side with a baseline in the same run. Tables go
+// to stdout and, with the machine and date, to bench/results/NAME.json; docs/benchmarks.md records
+// a run. Never used as assertions in tests.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { benchmarks } from './suite.js';
 
-interface Result {
-  name: string;
-  ops: number;
-  seconds: number;
-}
-
-async function measure(name: string, ops: number, concurrency: number, fn: (i: number) => Promise<unknown> | unknown): Promise<Result> {
-  for (let i = 0; i < Math.min(20, ops); i++) await fn(i); // warm-up
-  const start = process.hrtime.bigint();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < ops) await fn(next++);
-    }),
-  );
-  return { name, ops, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
-}
-
-/** `npm run bench -- crl agent` runs only those; no names runs every benchmark. */
-const only = new Set(process.argv.slice(2));
-const wanted = (name: string) => only.size === 0 || only.has(name);
-
-async function runIssuanceBenchmark(): Promise<void> {
-  const n = Number(process.env.BENCH_OPS ?? 2000);
-  const results: Result[] = [];
-
-  // Baseline: the ECDSA P-256 signature alone, the floor under any certificate.
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const tbs = Buffer.alloc(500, 7);
-  results.push(await measure('baseline: node:crypto ECDSA P-256 sign (500 B)', n, 1, () => sign('sha256', tbs, privateKey)));
-
-  const caKeys = await generateKeyPair('ec-p256');
-  const now = Date.now();
-  const caCert = await createSelfSignedCaCertificate(caKeys, { trustDomain: 'bench.org', subject: 'O=Bench', notBefore: new Date(now), notAfter: new Date(now + 86400_000) });
-  const leafKey = await generateKeyPair('ec-p256');
-  const leafSpki = spkiDerOf(leafKey.publicKey);
-  const validity = { notBefore: new Date(now), notAfter: new Date(now + 3600_000) };
-  const mintWithLibrary = (i: number) =>
-    mintX509LeafWithLibrary({ spiffeId: `spiffe://bench.org/w/${i}`, dnsNames: [], subjectPublicKey: leafKey.publicKey, issuer: { certificate: caCert, keys: caKeys }, ...validity });
-  const template = leafIssuerTemplate(certificateDer(caCert), caKeys.privateKey);
-  const mintFast = (i: number) => mintX509LeafDer(template, { spiffeId: `spiffe://bench.org/w/${i}`, dnsNames: [], subjectPublicKeyInfo: leafSpki, ...validity });
-  results.push(await measure('mint leaf, @peculiar/x509 (reference), serial', n, 1, mintWithLibrary));
-  results.push(await measure('mint leaf, @peculiar/x509 (reference), 32 in flight', n, 32, mintWithLibrary));
-  results.push(await measure('mint leaf, DER template + node:crypto, serial', n, 1, mintFast));
-  results.push(await measure('mint leaf, DER template + node:crypto, 32 in flight', n, 32, mintFast));
-
-  const leafDer = (await mintFast(0)).der;
-  const at = new Date(now + 60_000);
-  results.push(await measure('leaf self-check, checkX509SvidLeaf (asn1-schema)', n, 1, () => checkX509SvidLeaf(leafDer, { expectedId: 'spiffe://bench.org/w/0', at })));
-  results.push(await measure('leaf self-check, checkX509SvidLeafDer (der.ts)', n, 1, () => checkX509SvidLeafDer(leafDer, { expectedId: 'spiffe://bench.org/w/0', at })));
-
-  results.push(await measure('create CSR, @peculiar/x509 (reference), serial', n, 1, () => createCsrWithLibrary(leafKey)));
-  results.push(await measure('create CSR, direct DER + node:crypto, serial', n, 1, () => createCsr(leafKey)));
-  results.push(await measure('create CSR, direct DER + node:crypto, 32 in flight', n, 32, () => createCsr(leafKey)));
-  const csr = await createCsr(leafKey);
-  results.push(await measure('verify CSR, @peculiar/x509 (reference), serial', n, 1, () => verifyCsrWithLibrary(csr)));
-  results.push(await measure('verify CSR, der.ts + node:crypto, serial', n, 1, () => verifyCsr(csr)));
-  results.push(await measure('verify CSR, der.ts + node:crypto, 32 in flight', n, 32, () => verifyCsr(csr)));
-
-  const dataDir = mkdtempSync(join(tmpdir(), 'sigil-bench-'));
-  const server = await startServer(loadServerConfig(undefined, { SIGIL_TRUST_DOMAIN: 'bench.org', SIGIL_DATA_DIR: dataDir }), { log: silentLogger, keyManager: new MemoryKeyManager(), listen: false });
-  const issue = (i: number) => server.ca.issueX509Svid({ spiffeId: `spiffe://bench.org/w/${i}`, dnsNames: [], subjectPublicKey: leafSpki, kind: 'workload' });
-  results.push(await measure('CA.issueX509Svid (mint + self-check + SQLite commit), serial', n, 1, issue));
-  results.push(await measure('CA.issueX509Svid (mint + self-check + SQLite commit), 32 in flight', n, 32, issue));
-  results.push(
-    await measure('verifyCsr + CA.issueX509Svid (what SignX509Svids does per CSR), 32 in flight', n, 32, async (i) =>
-      server.ca.issueX509Svid({ spiffeId: `spiffe://bench.org/w/${i}`, dnsNames: [], subjectPublicKey: (await verifyCsr(csr)).subjectPublicKeyInfo, kind: 'workload' }),
-    ),
-  );
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
-
-  console.log(`### X.509-SVID issuance\n\n| benchmark | ops | seconds | ops/s |\n|---|---:|---:|---:|`);
-  for (const r of results) console.log(`| ${r.name} | ${r.ops} | ${r.seconds.toFixed(2)} | ${Math.round(r.ops / r.seconds)} |`);
-  console.log('');
-}
-
-const benchmarks: Record<string, () => Promise<void>> = {
-  issuance: runIssuanceBenchmark,
-  agent: async () => console.log((await runAgentBenchmarks()).join('\n')),
-  authorization: async () => console.log((await runAuthorizationBenchmark()).join('\n')),
-  scheduler: async () => console.log((await runSchedulerBenchmark()).join('\n')),
-  rotation: async () => console.log((await runRotationBenchmark()).join('\n')),
-  crl: async () => console.log((await runCrlBenchmark()).join('\n')),
-  rest: async () => console.log((await runRestVsCfsslBenchmark()).join('\n')),
-  'agent-scale': async () => console.log((await runAgentScaleBenchmark()).join('\n')),
-  streams: async () => console.log((await runStreamsBenchmark()).join('\n')),
-};
+const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
 async function main(): Promise<void> {
-  const unknown = [...only].filter((name) => !(name in benchmarks));
+  const only = process.argv.slice(2);
+  const unknown = only.filter((name) => !(name in benchmarks));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(benchmarks).join(', ')})`);
-  for (const [name, run] of Object.entries(benchmarks)) if (wanted(name)) await run();
+  mkdirSync(resultsDir, { recursive: true });
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version };
+  for (const [name, benchmark] of Object.entries(benchmarks)) {
+    if (only.length && !only.includes(name)) continue;
+    const started = new Date();
+    const lines = await benchmark.run();
+    console.log(lines.join('\n'));
+    const environment = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('BENCH_')));
+    writeFileSync(`${resultsDir}${name}.json`, `${JSON.stringify({ benchmark: name, date: started.toISOString(), seconds: (Date.now() - started.getTime()) / 1000, machine, environment, table: lines }, null, 2)}\n`);
+  }
 }
 
 await main();
