@@ -8,6 +8,7 @@ import { runIssuanceBenchmark } from './issuance.js';
 import { runRestVsCfsslBenchmark } from './rest-vs-cfssl.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
+import { runStoreScaleBenchmark } from './store-scale.js';
 import { runStreamsBenchmark } from './streams/benchmark.js';
 
 export interface Benchmark {
@@ -27,4 +28,5 @@ export const benchmarks: Record<string, Benchmark> = {
   crl: { run: () => runCrlBenchmark(), smoke: () => runCrlBenchmark([200]) },
   streams: { run: () => runStreamsBenchmark(), smoke: () => runStreamsBenchmark(20, 20, 1) },
   'agent-scale': { run: () => runAgentScaleBenchmark(), smoke: () => runAgentScaleBenchmark(30, 2) },
+  'store-scale': { run: () => runStoreScaleBenchmark(), smoke: () => runStoreScaleBenchmark(300, 3000, 3) },
 };
