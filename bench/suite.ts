@@ -5,6 +5,7 @@ import { runAgentScaleBenchmark } from './agent-scale.js';
 import { runAuthorizationBenchmark } from './authorization.js';
 import { runCrlBenchmark } from './crl.js';
 import { runIssuanceBenchmark } from './issuance.js';
+import { runMassReissueBenchmark } from './mass-reissue.js';
 import { runRestVsCfsslBenchmark } from './rest-vs-cfssl.js';
 import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
@@ -28,5 +29,6 @@ export const benchmarks: Record<string, Benchmark> = {
   crl: { run: () => runCrlBenchmark(), smoke: () => runCrlBenchmark([200]) },
   streams: { run: () => runStreamsBenchmark(), smoke: () => runStreamsBenchmark(20, 20, 1) },
   'agent-scale': { run: () => runAgentScaleBenchmark(), smoke: () => runAgentScaleBenchmark(30, 2) },
+  'mass-reissue': { run: () => runMassReissueBenchmark(), smoke: () => runMassReissueBenchmark(2, 20) },
   'store-scale': { run: () => runStoreScaleBenchmark(), smoke: () => runStoreScaleBenchmark(300, 3000, 3) },
 };

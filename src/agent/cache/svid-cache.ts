@@ -241,9 +241,11 @@ export class SvidCache extends EventEmitter {
     const now = this.clock.now().getTime();
     let delay: number;
     if (this.failures > 0) {
-      delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.failures - 1));
+      // Jittered: after a CA taint every agent retries, and a busy server refuses batches until it has room.
+      delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
     } else {
-      const next = Math.min(...this.all().map((s) => s.rotateAt), now + 60_000);
+      let next = now + 60_000;
+      for (const s of this.svids.values()) next = Math.min(next, s.rotateAt);
       delay = Math.max(50, next - now);
     }
     this.timer = setTimeout(() => void this.refresh(), delay);

@@ -27,6 +27,7 @@ import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { ServerMetrics } from '../metrics.js';
 import { workloadIdRefusal } from '../spiffe-id-rules.js';
 import { AgentAuthError, authenticateAgent, type TlsPeer } from './agent-auth.js';
+import { OverloadedError, SigningAdmission } from './signing-admission.js';
 import { recordAgentStatus } from './status-report.js';
 import { AgentSyncStream } from './sync-stream.js';
 import { trustSnapshots } from './trust-state.js';
@@ -41,6 +42,8 @@ export interface AgentServiceDeps {
   /** Current CRLs of the signing authorities (none until the CRL publisher runs). */
   currentCrls?: () => CrlRecord[];
   peerOf(call: { getPeer(): string }): TlsPeer | undefined;
+  /** How many CSRs may be signed at once and wait (defaults: 1,000 and 10,000). */
+  signingAdmission?: SigningAdmission;
 }
 
 export const maxCsrsPerBatch = 500;
@@ -62,6 +65,7 @@ function failFromError(callback: grpc.sendUnaryData<never>, err: unknown, log: L
 
 export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServiceImplementation {
   const { store, ca, clock, log } = deps;
+  const signing = deps.signingAdmission ?? new SigningAdmission();
   const trustState = trustSnapshots(ca, deps.currentCrls ?? (() => []));
   const audit = (actor: string, action: string, target: string, result: 'ok' | 'error', detail: Record<string, unknown> = {}) =>
     store.audit.record(clock.now().getTime(), { actor, action, target, result, detail });
@@ -161,31 +165,38 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
       const agent = authenticate(call, 'SignX509Svids');
       const requests = call.request.requests;
       if (requests.length > maxCsrsPerBatch) return fail(callback, grpc.status.INVALID_ARGUMENT, `at most ${maxCsrsPerBatch} CSRs per call`);
-      const authorized = new Map(store.entries.authorizedAmong(agent.spiffeId, requests.map((r) => r.entry_id)).map((e) => [e.id, e]));
-      const results: SignedX509Svid[] = [];
-      for (const request of requests) {
-        const entry = authorized.get(request.entry_id);
-        if (!entry) {
-          // An agent asking for an identity it does not hold is worth an operator's attention.
-          audit(`agent:${agent.id}`, 'agent.sign_x509_svid', request.entry_id, 'error', { message: 'entry not authorized for this agent' });
-          log.warn({ agentId: agent.id, entryId: request.entry_id }, 'agent asked for an SVID of an entry it is not authorized for');
-          results.push({ entry_id: request.entry_id, svid_chain: [], error: `entry ${request.entry_id} is not authorized for this agent`, serial: '' });
-          continue;
-        }
-        const refusal = refuseUnissuableEntry(agent.id, entry, 'agent.sign_x509_svid');
-        if (refusal !== undefined) {
-          results.push({ entry_id: entry.id, svid_chain: [], error: refusal, serial: '' });
-          continue;
-        }
-        try {
-          const csr = await verifyCsr(new Uint8Array(request.csr));
-          const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id, agentId: agent.id });
-          deps.metrics.svidsIssued.inc({ kind: 'workload' });
-          results.push({ entry_id: entry.id, svid_chain: svid.chainDer.map((d) => Buffer.from(d)), error: '', serial: svid.serial });
-        } catch (err) {
-          results.push({ entry_id: entry.id, svid_chain: [], error: (err as Error).message, serial: '' });
-        }
+      let release: () => void;
+      try {
+        release = await signing.admit(requests.length);
+      } catch (err) {
+        if (!(err instanceof OverloadedError)) throw err;
+        log.warn({ agentId: agent.id, csrs: requests.length, ...signing.load }, 'refused a CSR batch: too many waiting to be signed (the agent retries)');
+        return fail(callback, grpc.status.RESOURCE_EXHAUSTED, err.message);
       }
+      const authorized = new Map(store.entries.authorizedAmong(agent.spiffeId, requests.map((r) => r.entry_id)).map((e) => [e.id, e]));
+      // Every CSR of the call at once: their signatures run side by side on the thread pool and
+      // their issuance rows land in one group commit, instead of one transaction per SVID.
+      const results = await Promise.all(
+        requests.map(async (request): Promise<SignedX509Svid> => {
+          const entry = authorized.get(request.entry_id);
+          if (!entry) {
+            // An agent asking for an identity it does not hold is worth an operator's attention.
+            audit(`agent:${agent.id}`, 'agent.sign_x509_svid', request.entry_id, 'error', { message: 'entry not authorized for this agent' });
+            log.warn({ agentId: agent.id, entryId: request.entry_id }, 'agent asked for an SVID of an entry it is not authorized for');
+            return { entry_id: request.entry_id, svid_chain: [], error: `entry ${request.entry_id} is not authorized for this agent`, serial: '' };
+          }
+          const refusal = refuseUnissuableEntry(agent.id, entry, 'agent.sign_x509_svid');
+          if (refusal !== undefined) return { entry_id: entry.id, svid_chain: [], error: refusal, serial: '' };
+          try {
+            const csr = await verifyCsr(new Uint8Array(request.csr));
+            const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id, agentId: agent.id });
+            deps.metrics.svidsIssued.inc({ kind: 'workload' });
+            return { entry_id: entry.id, svid_chain: svid.chainDer.map((d) => Buffer.from(d)), error: '', serial: svid.serial };
+          } catch (err) {
+            return { entry_id: entry.id, svid_chain: [], error: (err as Error).message, serial: '' };
+          }
+        }),
+      ).finally(release);
       store.agents.touch(agent.id, clock.now().getTime());
       callback(null, { results });
     } catch (err) {
