@@ -6,7 +6,7 @@
 // an older build's dist/src/cli/main.js, the same run measures it first, as the baseline.
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { workloadApiService } from '../src/common/grpc/protos.js';
 import { readDer } from '../src/pki/der.js';
 import { percentile } from './agent.js';
-import { freePort, metricValue, startSigil, type BenchProcess } from './sigil-processes.js';
+import { adminApi, freePort, metricValue, startSigil, type BenchProcess } from './sigil-processes.js';
 
 interface SvidMessage {
   svids: { spiffe_id: string; x509_svid: Buffer }[];
@@ -84,13 +84,7 @@ async function measureBuild(label: string, cli: string, count: number, trials: n
   try {
     const server = await startSigil(cli, ['server', 'run'], { SIGIL_TRUST_DOMAIN: 'bench.org', SIGIL_DATA_DIR: join(dir, 'server'), SIGIL_ADMIN_ADDR: adminAddr, SIGIL_AGENT_API_ADDR: agentApiAddr, SIGIL_LOG_LEVEL: 'warn' }, adminAddr);
     processes.push(server);
-    const token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://${adminAddr}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-    };
+    const api = adminApi(adminAddr, join(dir, 'server'));
     writeFileSync(join(dir, 'bundle.pem'), await (await fetch(`http://${adminAddr}/v1/bundle?format=pem`)).text());
     writeFileSync(join(dir, 'agent.yaml'), `trust_domain: bench.org\nmax_svids: ${count * 2}\nlog_level: warn\n`);
     const agentArgs = ['agent', 'run', '--config', join(dir, 'agent.yaml'), '--server-address', agentApiAddr, '--trust-bundle', join(dir, 'bundle.pem'), '--socket-path', join(dir, 'sock', 'api.sock'), '--data-dir', join(dir, 'agent')];

@@ -5,7 +5,7 @@
 // issuance and the re-issue (wall time, SVIDs/s) and the server's peak RSS (VmHWM).
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import type { AgentIdentity } from '../src/agent/node/agent-state.js';
 import { ServerClient } from '../src/agent/node/server-client.js';
 import { createCsr } from '../src/pki/csr.js';
 import { generateKeyPair } from '../src/pki/keys.js';
-import { freePort, startSigil } from './sigil-processes.js';
+import { adminApi, freePort, procMemoryMiB, startSigil } from './sigil-processes.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const batch = 500;
@@ -24,10 +24,6 @@ interface SimulatedAgent {
   entryIds: string[];
   /** One CSR per agent, reused for every entry: the server's work is what is measured. */
   csr: Buffer;
-}
-
-function peakRssMiB(pid: number): number {
-  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 }
 
 /**
@@ -67,13 +63,7 @@ export async function runMassReissueBenchmark(agentCount = Number(process.env.BE
   const server = await startSigil(cli, ['server', 'run'], { SIGIL_TRUST_DOMAIN: 'bench.org', SIGIL_DATA_DIR: join(dir, 'server'), SIGIL_ADMIN_ADDR: adminAddr, SIGIL_AGENT_API_ADDR: agentApiAddr, SIGIL_LOG_LEVEL: 'warn' }, adminAddr);
   const agents: SimulatedAgent[] = [];
   try {
-    const token = readFileSync(join(dir, 'server', 'admin.token'), 'utf8').trim();
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://${adminAddr}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-    };
+    const api = adminApi(adminAddr, join(dir, 'server'));
     const rootsPem = async () => (await fetch(`http://${adminAddr}/v1/bundle?format=pem`)).text();
     const trust = { trustDomain: 'bench.org', rootsPem: await rootsPem() };
     const keys = await generateKeyPair('ec-p256');
@@ -116,7 +106,7 @@ export async function runMassReissueBenchmark(agentCount = Number(process.env.BE
       '|---|---:|---:|---:|',
       `| baseline: the initial issuance of the same SVIDs | ${initial.toLocaleString('en')} | ${initialSeconds.toFixed(1)} | ${Math.round(initial / initialSeconds)} |`,
       `| taint → every SVID re-issued by the new authority${leftUnderOld === 0 ? '' : ' (some are still under the old one!)'} | ${reissued.toLocaleString('en')} | ${reissueSeconds.toFixed(1)} | ${Math.round(reissued / reissueSeconds)} |`,
-      `| server peak RSS (VmHWM) | | | ${peakRssMiB(server.child.pid as number).toFixed(0)} MiB |`,
+      `| server peak RSS (VmHWM) | | | ${procMemoryMiB(server.child.pid as number, 'VmHWM').toFixed(0)} MiB |`,
       '',
       `Batches of 500 the server refused as overloaded (ResourceExhausted; retried with backoff, no work lost): ${refusedInitially} during the initial issuance, ${refused} during the re-issue.`,
       '',

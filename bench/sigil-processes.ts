@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface BenchProcess {
   child: ChildProcess;
@@ -24,8 +24,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function rssMiBOf(pid: number): number {
-  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+/** A memory field of /proc/<pid>/status in MiB: VmRSS (resident now) or VmHWM (the peak). */
+export function procMemoryMiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const kb = Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
   return kb / 1024;
 }
 
@@ -38,7 +39,7 @@ export async function startSigil(cli: string, args: readonly string[], env: Reco
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-20_000)));
   const proc: BenchProcess = {
     child,
-    rssMiB: () => rssMiBOf(child.pid as number),
+    rssMiB: () => procMemoryMiB(child.pid as number),
     stderr: () => stderr,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -70,4 +71,15 @@ export async function startSigil(cli: string, args: readonly string[], env: Reco
 /** A Prometheus gauge's value from a scrape (first series of that name). */
 export function metricValue(text: string, name: string): number {
   return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+/** The admin REST API of a server process with its bootstrap token (from `<dataDir>/admin.token`); a non-2xx answer throws. */
+export function adminApi(address: string, dataDir: string): (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>> {
+  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  return async (method, path, body) => {
+    const res = await fetch(`http://${address}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+  };
 }
