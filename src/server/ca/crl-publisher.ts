@@ -117,7 +117,9 @@ export class CrlPublisher {
    */
   async refreshDue(now: number = this.clock.now().getTime()): Promise<CrlRecord[]> {
     const halfValidityMs = (this.settings.validitySeconds * 1000) / 2;
-    const due = this.authoritiesCovered(now).filter((a) => {
+    const covered = this.authoritiesCovered(now);
+    this.forgetAllBut(new Set(covered.map((a) => a.id)));
+    const due = covered.filter((a) => {
       const latest = this.latestCrls.get(a.id);
       return !latest || this.failed.has(a.id) || latest.nextUpdate - now <= halfValidityMs;
     });
@@ -139,6 +141,13 @@ export class CrlPublisher {
   /** The newest CRL of an authority signed by this process, else what the store kept of the last one. */
   private previous(authorityId: string): CrlState | undefined {
     return this.latestCrls.get(authorityId) ?? this.store.crls.latest(authorityId);
+  }
+
+  /** An authority that expired gets no more CRLs: drop what is kept for it (a list may hold megabytes). */
+  private forgetAllBut(covered: ReadonlySet<string>): void {
+    for (const cache of [this.revokedLists, this.templates, this.latestCrls]) {
+      for (const id of cache.keys()) if (!covered.has(id)) cache.delete(id);
+    }
   }
 
   /** Bring every loaded list up to the newest revocation. */
