@@ -40,7 +40,8 @@ function summary(name: string, samples: number[]): string {
   return `| ${name} | ${s.length} | ${percentile(s, 50).toFixed(2)} | ${percentile(s, 99).toFixed(2)} |`;
 }
 
-function addEntry(server: RunningServer, parentId: string, path: string, uid: number): string {
+/** An entry at spiffe://bench.org/<path> for one uid, with its event, straight in the store. */
+export function addEntry(server: RunningServer, parentId: string, path: string, uid: number): string {
   const now = Date.now();
   return server.store.transaction(() => {
     const e = server.store.entries.create({ spiffeId: `spiffe://bench.org/${path}`, parentId, selectors: [{ type: 'unix', value: `uid:${uid}` }], dnsNames: [], x509SvidTtl: 3600, jwtSvidTtl: 300, hint: '', admin: false }, now);

@@ -14,8 +14,9 @@ import { silentLogger } from '../../src/common/logger.js';
 import { generateSecretToken, hashSecretToken } from '../../src/common/secrets.js';
 import { MemoryKeyManager } from '../../src/server/ca/key-manager.js';
 import { loadServerConfig } from '../../src/server/config.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/server.js';
 import type { AgentStart } from './agent-process.js';
+import { addEntry } from '../agent.js';
 import { ChildControl } from './ipc.js';
 
 interface Memory {
@@ -29,15 +30,6 @@ interface Measurement {
   loopDelayMaxMs: number;
   liveMaxMs: number;
   deliveredMs: number;
-}
-
-function addEntry(server: RunningServer, parentId: string, path: string, uid: number): string {
-  const now = Date.now();
-  return server.store.transaction(() => {
-    const e = server.store.entries.create({ spiffeId: `spiffe://bench.org/${path}`, parentId, selectors: [{ type: 'unix', value: `uid:${uid}` }], dnsNames: [], x509SvidTtl: 3600, jwtSvidTtl: 300, hint: '', admin: false }, now);
-    server.store.events.append(now, 'entry.created', e.id);
-    return e.id;
-  });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
