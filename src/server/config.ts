@@ -29,6 +29,8 @@ const serverConfigSchema = z.strictObject({
       key_type: z.enum(keyAlgorithms).default('ec-p256'),
       ttl: durationSchema(10).default(7 * 86400),
       subject: z.string().min(1).default('C=US, O=Sigil'),
+      // Worker threads that check CSRs (0: on the event loop); unset: one per core but one.
+      csr_threads: z.number().int().min(0).max(64).optional(),
       upstream: z
         .strictObject({
           cert_file: z.string().min(1),

@@ -2,6 +2,7 @@ import { preparePrivateDirectory, preparePrivateFile, removeStaleTempFiles, tigh
 import { crashPoint } from '../common/crash-point.js';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../common/clock.js';
 import { createLogger, type Logger } from '../common/logger.js';
@@ -12,6 +13,8 @@ import { createAdminApp } from './api/app.js';
 import type { ApiContext } from './api/context.js';
 import { CertificateAuthority } from './ca/certificate-authority.js';
 import { CrlPublisher } from './ca/crl-publisher.js';
+import { inProcessCsrVerifier } from './ca/csr-verifier.js';
+import { CsrVerifierPool } from './ca/csr-verifier-pool.js';
 import { DiskKeyManager, type KeyManager } from './ca/key-manager.js';
 import { loadUpstreamCa } from './ca/upstream.js';
 import { nextAlertAt } from './lifecycle/expiry-alerts.js';
@@ -92,11 +95,14 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
   const log = options.log ?? createLogger(config.log_level, process.stderr, config.log_format);
   protectDataDir(config.data_dir, log);
   const store = openStore(join(config.data_dir, 'sigil.db'));
+  let csrVerifier = inProcessCsrVerifier;
   try {
     checkTrustDomain(store, config.trust_domain, config.data_dir);
     reportUnissuableEntries(store.entries, config.trust_domain, log);
     const upstream = config.ca.upstream ? await loadUpstreamCa(config.ca.upstream) : undefined;
     const keyManager = options.keyManager ?? new DiskKeyManager(join(config.data_dir, 'keys'));
+    const csrThreads = config.ca.csr_threads ?? Math.max(1, availableParallelism() - 1);
+    csrVerifier = csrThreads > 0 ? new CsrVerifierPool(csrThreads, log) : inProcessCsrVerifier;
     const ca = new CertificateAuthority(store, keyManager, clock, log, {
       trustDomain: config.trust_domain,
       caKeyType: config.ca.key_type,
@@ -111,7 +117,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       upstream,
       bundleGraceSeconds: config.lifecycle.bundle_grace,
       firstAlertAt: (notBefore, notAfter) => nextAlertAt(notBefore, notAfter, config.lifecycle.alert_thresholds, 0),
-    });
+    }, csrVerifier);
     await ca.ensureAuthorities();
     const crls = new CrlPublisher(store, keyManager, clock, log, { validitySeconds: config.crl.validity });
     await crls.publishAll();
@@ -188,10 +194,12 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
       }
+      await csrVerifier.close();
       store.close();
     };
     return { store, ca, context, app, scheduler, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(agentApi && { agentApi }), ...(bootstrapToken && { bootstrapToken }), close };
   } catch (err) {
+    await csrVerifier.close();
     store.close();
     throw err;
   }

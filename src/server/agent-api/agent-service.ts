@@ -19,7 +19,6 @@ import {
   type SyncMessage,
 } from '../../common/grpc/agent-api-types.js';
 import { containsControlCharacter } from '../../common/text.js';
-import { verifyCsr } from '../../pki/csr.js';
 import type { CrlRecord } from '../../store/crls.js';
 import type { Entry } from '../../store/entries.js';
 import type { Store } from '../../store/store.js';
@@ -101,7 +100,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
     if (!token) return fail(callback, grpc.status.INVALID_ARGUMENT, 'join_token must be specified');
     let subjectPublicKeyInfo: Uint8Array;
     try {
-      subjectPublicKeyInfo = (await verifyCsr(new Uint8Array(csr))).subjectPublicKeyInfo;
+      subjectPublicKeyInfo = (await ca.verifyCsr(new Uint8Array(csr))).subjectPublicKeyInfo;
     } catch (err) {
       return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
     }
@@ -140,7 +139,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
       const agent = authenticate(call, 'RenewAgent');
       let subjectPublicKeyInfo: Uint8Array;
       try {
-        subjectPublicKeyInfo = (await verifyCsr(new Uint8Array(call.request.csr))).subjectPublicKeyInfo;
+        subjectPublicKeyInfo = (await ca.verifyCsr(new Uint8Array(call.request.csr))).subjectPublicKeyInfo;
       } catch (err) {
         return fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
       }
@@ -188,7 +187,7 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
           const refusal = refuseUnissuableEntry(agent.id, entry, 'agent.sign_x509_svid');
           if (refusal !== undefined) return { entry_id: entry.id, svid_chain: [], error: refusal, serial: '' };
           try {
-            const csr = await verifyCsr(new Uint8Array(request.csr));
+            const csr = await ca.verifyCsr(new Uint8Array(request.csr));
             const svid = await ca.issueX509Svid({ spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id, agentId: agent.id });
             deps.metrics.svidsIssued.inc({ kind: 'workload' });
             return { entry_id: entry.id, svid_chain: svid.chainDer.map((d) => Buffer.from(d)), error: '', serial: svid.serial };

@@ -1,6 +1,7 @@
 import type { Clock } from '../../common/clock.js';
 import { SigilError, invalidArgument, unprocessable } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
+import type { VerifiedCsr } from '../../pki/csr.js';
 import { checkX509SvidLeafDer } from '../../pki/certificate-facts-der.js';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm, type KeyPair } from '../../pki/keys.js';
 import { signJwtSvid } from '../../pki/jwt.js';
@@ -13,6 +14,7 @@ import type { Store } from '../../store/store.js';
 import { issuableIdRefusal } from '../spiffe-id-rules.js';
 import { AuthorityFactory } from './authority-factory.js';
 import { AuthorityManager } from './authority-manager.js';
+import { inProcessCsrVerifier, type CsrVerifier } from './csr-verifier.js';
 import { GroupCommitter } from './group-commit.js';
 import type { KeyManager } from './key-manager.js';
 import type { UpstreamCa } from './upstream.js';
@@ -105,6 +107,7 @@ export class CertificateAuthority {
     private readonly clock: Clock,
     private readonly log: Logger,
     readonly settings: CaSettings,
+    private readonly csrVerifier: CsrVerifier = inProcessCsrVerifier,
   ) {
     const factory = new AuthorityFactory(keys, settings);
     this.commits = new GroupCommitter(store);
@@ -113,6 +116,11 @@ export class CertificateAuthority {
 
   get trustDomain(): string {
     return this.settings.trustDomain;
+  }
+
+  /** A PKCS#10 request's proof of possession (on the CSR verifier threads when the server has them); rejects with a CsrError. */
+  verifyCsr(csr: string | Uint8Array): Promise<VerifiedCsr> {
+    return this.csrVerifier.verify(csr);
   }
 
   /** Rotate the authorities as policy says (at start, by the scheduler). */

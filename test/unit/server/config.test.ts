@@ -42,6 +42,8 @@ const invalid: [string, string, RegExp][] = [
   ['unknown nested key', 'trust_domain: a.org\nca:\n  key_typo: ec-p256\n', /ca\.key_typo: unknown key/],
   ['bad trust domain', 'trust_domain: A.org\n', /trust_domain: trust domain characters/],
   ['bad key type', 'trust_domain: a.org\nca:\n  key_type: dsa\n', /ca\.key_type/],
+  ['negative CSR threads', 'trust_domain: a.org\nca:\n  csr_threads: -1\n', /ca\.csr_threads/],
+  ['fractional CSR threads', 'trust_domain: a.org\nca:\n  csr_threads: 1.5\n', /ca\.csr_threads/],
   ['bad duration', 'trust_domain: a.org\nsvid:\n  default_x509_ttl: forever\n', /svid\.default_x509_ttl: not a duration/],
   ['bad admin_addr', 'trust_domain: a.org\nadmin_addr: localhost\n', /admin_addr: must be host:port/],
   ['bad log level', 'trust_domain: a.org\nlog_level: loud\n', /log_level/],

@@ -174,7 +174,7 @@ export function entriesRouter(ctx: ApiContext): Router {
     const body = validate(signCsrSchema, req.body, 'body');
     const entry = ctx.store.entries.getOrThrow(id);
     try {
-      const csr = await verifiedCsrOf(body.csr);
+      const csr = await verifiedCsrOf(ctx, body.csr);
       const svid = await ctx.ca.issueX509Svid(
         { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id },
         { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'entry.sign_csr', target: entry.id, result: 'ok', detail: { serial: issued.serial } }) },

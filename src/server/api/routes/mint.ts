@@ -67,7 +67,7 @@ export function mintRouter(ctx: ApiContext): Router {
     const body = validate(signSchema, req.body, 'body');
     try {
       checkMembership(body.spiffe_id);
-      const csr = await verifiedCsrOf(body.csr);
+      const csr = await verifiedCsrOf(ctx, body.csr);
       const svid = await ctx.ca.issueX509Svid(
         { spiffeId: body.spiffe_id, dnsNames: body.dns_names, ttlSeconds: body.ttl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'mint' },
         { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'x509.sign', target: body.spiffe_id, result: 'ok', detail: { serial: issued.serial } }) },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalidArgument } from '../../../common/errors.js';
-import { verifyCsr, type VerifiedCsr } from '../../../pki/csr.js';
+import type { VerifiedCsr } from '../../../pki/csr.js';
 import { pemEncodeAll } from '../../../pki/pem.js';
 import type { IssuedX509Svid } from '../../ca/certificate-authority.js';
 import type { ApiContext } from '../context.js';
@@ -10,8 +10,8 @@ import { presentTtl } from '../present.js';
 export const csrField = z.string().min(1, 'must be a PEM "CERTIFICATE REQUEST"').max(64 * 1024);
 
 /** The CSR's proof of possession checked; a bad CSR is a 400 that names the field. */
-export async function verifiedCsrOf(pem: string): Promise<VerifiedCsr> {
-  return verifyCsr(pem).catch((err: unknown) => {
+export async function verifiedCsrOf(ctx: ApiContext, pem: string): Promise<VerifiedCsr> {
+  return ctx.ca.verifyCsr(pem).catch((err: unknown) => {
     throw invalidArgument(`csr: ${(err as Error).message.replace(/^csr: /, '')}`);
   });
 }
