@@ -11,6 +11,7 @@ import { runRotationBenchmark } from './rotation.js';
 import { runSchedulerBenchmark } from './scheduler.js';
 import { runStoreScaleBenchmark } from './store-scale.js';
 import { runStreamsBenchmark } from './streams/benchmark.js';
+import { runRotationAtScaleBenchmark } from './streams/rotation-at-scale.js';
 
 export interface Benchmark {
   /** The full run (sizes from the environment where a benchmark reads them). */
@@ -28,6 +29,7 @@ export const benchmarks: Record<string, Benchmark> = {
   rotation: { run: () => runRotationBenchmark(), smoke: () => runRotationBenchmark(3, 5) },
   crl: { run: () => runCrlBenchmark(), smoke: () => runCrlBenchmark([200]) },
   streams: { run: () => runStreamsBenchmark(), smoke: () => runStreamsBenchmark(20, 20, 1) },
+  'rotation-at-scale': { run: () => runRotationAtScaleBenchmark(), smoke: () => runRotationAtScaleBenchmark(20, 2, 1) },
   'agent-scale': { run: () => runAgentScaleBenchmark(), smoke: () => runAgentScaleBenchmark(30, 2) },
   'mass-reissue': { run: () => runMassReissueBenchmark(), smoke: () => runMassReissueBenchmark(2, 20) },
   'store-scale': { run: () => runStoreScaleBenchmark(), smoke: () => runStoreScaleBenchmark(300, 3000, 3) },

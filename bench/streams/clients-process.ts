@@ -13,6 +13,9 @@ const streamsPerConnection = 100;
 let clients: FetchClient[] = [];
 let streams: grpc.ClientReadableStream<unknown>[] = [];
 let received: number[] = [];
+/** The leaf (chain) of the first SVID in each stream's latest message, and at the last mark. */
+let latestSvid: (Buffer | undefined)[] = [];
+let markedSvid: (Buffer | undefined)[] = [];
 let failure: Error | undefined;
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
@@ -32,9 +35,13 @@ serveParent({
     metadata.set('workload.spiffe.io', 'true');
     clients = Array.from({ length: Math.ceil(args.streams / streamsPerConnection) }, () => new Client(`unix://${args.socketPath}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
     received = new Array<number>(args.streams).fill(0);
+    latestSvid = new Array<Buffer | undefined>(args.streams).fill(undefined);
     streams = received.map((_, i) => {
       const stream = (clients[Math.floor(i / streamsPerConnection)] as FetchClient).FetchX509SVID({}, metadata);
-      stream.on('data', () => (received[i] = (received[i] ?? 0) + 1));
+      stream.on('data', (message: { svids?: { x509_svid: Buffer }[] }) => {
+        received[i] = (received[i] ?? 0) + 1;
+        latestSvid[i] = message.svids?.[0]?.x509_svid;
+      });
       stream.on('error', (err: grpc.ServiceError) => {
         if (err.code !== grpc.status.CANCELLED) failure = err;
       });
@@ -45,6 +52,14 @@ serveParent({
   /** How long until every stream has received `messages` messages. */
   async await(args: { messages: number }) {
     return until(() => received.every((n) => n >= args.messages), 600_000, `${args.messages} messages on every stream`);
+  },
+  /** Remember the SVID every stream holds now. */
+  async mark() {
+    markedSvid = [...latestSvid];
+  },
+  /** How long until every stream holds an SVID other than the one it held at the mark. */
+  async awaitNewSvid() {
+    return until(() => latestSvid.every((svid, i) => svid !== undefined && !svid.equals(markedSvid[i] as Buffer)), 600_000, 'a new SVID on every stream');
   },
   async counts() {
     return { min: Math.min(...received), max: Math.max(...received) };
