@@ -31,12 +31,12 @@ export function procMemoryMiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): 
 }
 
 /** Start `node <cli> <args>` and wait until http://<readyAddress>/ready answers 200. */
-export async function startSigil(cli: string, args: readonly string[], env: Record<string, string>, readyAddress: string, timeoutMs = 120_000): Promise<BenchProcess> {
+export async function startSigil(cli: string, args: readonly string[], env: Record<string, string>, readyAddress: string, timeoutMs = 120_000, cwd?: string): Promise<BenchProcess> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SIGIL_')));
   // From the build's own checkout (dist/src/cli/main.js → the root), so that it reads its own config/.
   // BENCH_PROFILE_DIR=DIR: each process writes a V8 CPU profile there when it exits (--cpu-prof).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE_DIR)}`] : [];
-  const child = spawn(process.execPath, [...profile, cli, ...args], { cwd: resolve(cli, '../../../..'), env: { ...clean, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, cli, ...args], { cwd: cwd ?? resolve(cli, '../../../..'), env: { ...clean, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-20_000)));
   const proc: BenchProcess = {

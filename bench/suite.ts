@@ -4,6 +4,7 @@ import { runAgentBenchmarks } from './agent.js';
 import { runAgentScaleBenchmark } from './agent-scale.js';
 import { runAuthorizationBenchmark } from './authorization.js';
 import { runCrlBenchmark } from './crl.js';
+import { runDevReissueBenchmark } from './dev-reissue.js';
 import { runIssuanceBenchmark } from './issuance.js';
 import { runMassReissueBenchmark } from './mass-reissue.js';
 import { runRestVsCfsslBenchmark } from './rest-vs-cfssl.js';
@@ -32,5 +33,6 @@ export const benchmarks: Record<string, Benchmark> = {
   'rotation-at-scale': { run: () => runRotationAtScaleBenchmark(), smoke: () => runRotationAtScaleBenchmark(20, 2, 1) },
   'agent-scale': { run: () => runAgentScaleBenchmark(), smoke: () => runAgentScaleBenchmark(30, 2) },
   'mass-reissue': { run: () => runMassReissueBenchmark(), smoke: () => runMassReissueBenchmark(2, 20) },
+  'dev-reissue': { run: () => runDevReissueBenchmark(), smoke: () => runDevReissueBenchmark(20) },
   'store-scale': { run: () => runStoreScaleBenchmark(), smoke: () => runStoreScaleBenchmark(300, 3000, 3) },
 };
