@@ -13,6 +13,7 @@ import type { AgentIdentity } from '../src/agent/node/agent-state.js';
 import { ServerClient } from '../src/agent/node/server-client.js';
 import { createCsr } from '../src/pki/csr.js';
 import { generateKeyPair } from '../src/pki/keys.js';
+import { svidHardwareLimit } from './openssl-speed.js';
 import { adminApi, freePort, procMemoryMiB, startSigil } from './sigil-processes.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -98,6 +99,8 @@ export async function runMassReissueBenchmark(agentCount = Number(process.env.BE
     const reissueSeconds = (performance.now() - start) / 1000;
     if (reissued !== total) throw new Error(`re-issue signed ${reissued} of ${total}`);
     // Nothing current of the workloads is left under the tainted authority.
+    const limit = svidHardwareLimit();
+    const ofLimit = (perSecond: number) => `${((100 * perSecond) / limit.perSecond).toFixed(1)} % of the hardware limit`;
     const leftUnderOld = ((await api('GET', `/v1/svids?current=true&kind=workload&authority_id=${old?.id}&page_size=1`)) as { svids: unknown[] }).svids.length;
     return [
       `### Mass re-issue: ${agentCount} agents × ${perAgent.toLocaleString('en')} SVIDs, authority tainted (separate server process)`,
@@ -107,6 +110,9 @@ export async function runMassReissueBenchmark(agentCount = Number(process.env.BE
       `| baseline: the initial issuance of the same SVIDs | ${initial.toLocaleString('en')} | ${initialSeconds.toFixed(1)} | ${Math.round(initial / initialSeconds)} |`,
       `| taint → every SVID re-issued by the new authority${leftUnderOld === 0 ? '' : ' (some are still under the old one!)'} | ${reissued.toLocaleString('en')} | ${reissueSeconds.toFixed(1)} | ${Math.round(reissued / reissueSeconds)} |`,
       `| server peak RSS (VmHWM) | | | ${procMemoryMiB(server.child.pid as number, 'VmHWM').toFixed(0)} MiB |`,
+      `| hardware limit: one P-256 verify + one sign per SVID (\`openssl speed -multi ${limit.speed.processes} ecdsap256\`: ${Math.round(limit.speed.signsPerSecond)} signs/s, ${Math.round(limit.speed.verifiesPerSecond)} verifies/s) | | | ${Math.round(limit.perSecond)} |`,
+      '',
+      `Agent path (CSR batches over mutual TLS, proof of possession checked, rows committed before each answer): initial issuance ${ofLimit(initial / initialSeconds)}, re-issue ${ofLimit(reissued / reissueSeconds)}.`,
       '',
       `Batches of 500 the server refused as overloaded (ResourceExhausted; retried with backoff, no work lost): ${refusedInitially} during the initial issuance, ${refused} during the re-issue.`,
       '',

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { opensslEcdsaP256 } from './openssl-speed.js';
 import { freePort, startSigil } from './sigil-processes.js';
 
 interface Row {
@@ -67,16 +68,6 @@ async function startCfssl(dir: string): Promise<{ address: string; child: ChildP
   throw new Error('cfssl serve did not start');
 }
 
-function opensslSignsPerSecond(): string {
-  try {
-    const out = execFileSync('openssl', ['speed', '-seconds', '2', 'ecdsap256'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const line = out.split('\n').find((l) => /256 bits ecdsa \(nistp256\)/.test(l));
-    return line?.trim().split(/\s+/).at(-2) ?? '?';
-  } catch {
-    return '?';
-  }
-}
-
 export async function runRestVsCfsslBenchmark(ops = Number(process.env.BENCH_REST_OPS ?? 3000)): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-rest-'));
   const rows: Row[] = [];
@@ -122,7 +113,7 @@ export async function runRestVsCfsslBenchmark(ops = Number(process.env.BENCH_RES
     '| benchmark | requests | seconds | per second |',
     '|---|---:|---:|---:|',
     ...rows.map((r) => `| ${r.name} | ${r.ops} | ${r.seconds.toFixed(2)} | ${Math.round(rate(r))} |`),
-    `| for scale: \`openssl speed ecdsap256\` signs/s, one core | | | ${opensslSignsPerSecond()} |`,
+    `| for scale: \`openssl speed ecdsap256\` signs/s, one core | | | ${Math.round(opensslEcdsaP256().signsPerSecond)} |`,
     '',
     `Ratios: entry sign / cfssl sign ${ratio(find('Sigil: POST /v1/entries'), find('baseline: cfssl sign'))}; x509/sign / cfssl sign ${ratio(find('Sigil: POST /v1/x509/sign'), find('baseline: cfssl sign'))}; x509/mint / cfssl newcert ${ratio(find('Sigil: POST /v1/x509/mint'), find('baseline: cfssl newcert'))}.`,
     '',
