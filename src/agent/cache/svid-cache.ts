@@ -1,13 +1,24 @@
-import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
+import { readCertificateStructure } from '../../pki/certificate-der.js';
+import { readCertificateFactsDer } from '../../pki/certificate-facts-der.js';
 import { createCsr } from '../../pki/csr.js';
 import { exportPrivateKeyPkcs8, generateKeyPair } from '../../pki/keys.js';
 import type { AgentNode } from '../node/agent-node.js';
 import type { AgentTrustState } from '../sync/trust-state.js';
 import type { AgentEntry, EntryCache } from '../sync/entry-cache.js';
 import { grpcErrorText } from '../../common/grpc/status-details.js';
+
+const nameBytes = (der: Uint8Array, node: { start: number; end: number }) => Buffer.from(der.buffer, der.byteOffset + node.start, node.end - node.start);
+/**
+ * An SVID's issuer is told by name: every Sigil authority's subject carries a serial number of its
+ * own, and leaves copy it byte for byte. (The SVID came from the server over mutual TLS; a wrong
+ * match would only rotate an SVID early.) Checking each leaf's signature against each tainted
+ * authority cost ~160 µs per held SVID on every trust change.
+ */
+const issuerNameOf = (leafDer: Uint8Array) => nameBytes(leafDer, readCertificateStructure(leafDer).issuer);
+const subjectNameOf = (caDer: Uint8Array) => nameBytes(caDer, readCertificateStructure(caDer).subject);
 
 export interface CachedSvid {
   entryId: string;
@@ -70,7 +81,7 @@ export class SvidCache extends EventEmitter {
    * every SVID received before it might be on it: those are dropped and replaced too.
    */
   applyTrustState(state: AgentTrustState): void {
-    const tainted = state.taintedX509AuthoritiesDer.map((d) => new X509Certificate(d));
+    const tainted = state.taintedX509AuthoritiesDer.map(subjectNameOf);
     const dropped: string[] = [];
     const suspectBefore = state.replaceSvidsReceivedBefore ?? Number.NEGATIVE_INFINITY;
     let due = false;
@@ -81,8 +92,8 @@ export class SvidCache extends EventEmitter {
         continue;
       }
       if (tainted.length && svid.rotateAt > 0) {
-        const leaf = new X509Certificate(svid.chainDer[0] as Uint8Array);
-        if (tainted.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) {
+        const issuer = issuerNameOf(svid.chainDer[0] as Uint8Array);
+        if (tainted.some((subject) => subject.equals(issuer))) {
           svid.rotateAt = 0;
           due = true;
         }
@@ -181,9 +192,16 @@ export class SvidCache extends EventEmitter {
     for (const id of removed) this.svids.delete(id);
     if (removed.length) this.emit('updated', removed);
     const due = this.due(this.clock.now().getTime());
-    for (let i = 0; i < due.length && !this.stopped; i += maxCsrsPerCall) {
-      await this.issue(due.slice(i, i + maxCsrsPerCall));
-    }
+    // Two calls in flight: the next batch's keys and CSRs are made while the server signs this one.
+    let next = 0;
+    const issueBatches = async () => {
+      while (next < due.length && !this.stopped) {
+        const batch = due.slice(next, next + maxCsrsPerCall);
+        next += maxCsrsPerCall;
+        await this.issue(batch);
+      }
+    };
+    await Promise.all([issueBatches(), issueBatches()]);
   }
 
   private async issue(batch: AgentEntry[]): Promise<void> {
@@ -205,17 +223,16 @@ export class SvidCache extends EventEmitter {
       return;
     }
     const updated: string[] = [];
+    const preparedByEntry = new Map(prepared.map((p) => [p.entry.id, p]));
     for (const result of results) {
-      const p = prepared.find((x) => x.entry.id === result.entry_id);
+      const p = preparedByEntry.get(result.entry_id);
       if (!p) continue;
       if (result.error || result.svid_chain.length === 0) {
         this.log.warn({ entryId: result.entry_id, error: result.error }, 'the server refused an SVID');
         continue;
       }
       const chainDer = result.svid_chain.map((b) => new Uint8Array(b));
-      const leaf = new X509Certificate(chainDer[0] as Uint8Array);
-      const notBefore = new Date(leaf.validFrom);
-      const notAfter = new Date(leaf.validTo);
+      const { notBefore, notAfter } = readCertificateFactsDer(chainDer[0] as Uint8Array);
       // Entry may have changed while we were signing; its current revision decides the next refresh.
       this.svids.set(p.entry.id, {
         entryId: p.entry.id,
