@@ -4,6 +4,8 @@
  * refused at once (the caller answers ResourceExhausted and the agent retries with backoff):
  * after a CA taint every agent asks for everything together, and a call that waits past its
  * deadline has its SVIDs signed, recorded and thrown away, then asked for again.
+ * Four batches of 500 in flight keep the CSR threads, the signing pool and the group commit
+ * busy side by side (with two, each stage waited on the others).
  */
 export class SigningAdmission {
   private inFlight = 0;
@@ -11,7 +13,7 @@ export class SigningAdmission {
   private readonly waiting: { count: number; admitted: (release: () => void) => void }[] = [];
 
   constructor(
-    readonly maxInFlight = 1000,
+    readonly maxInFlight = 2000,
     readonly maxQueued = 10_000,
   ) {}
 
