@@ -166,7 +166,8 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
       if (requests.length > maxCsrsPerBatch) return fail(callback, grpc.status.INVALID_ARGUMENT, `at most ${maxCsrsPerBatch} CSRs per call`);
       let release: () => void;
       try {
-        release = await signing.admit(requests.length);
+        const deadline = call.getDeadline();
+        release = await signing.admit(requests.length, deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined);
       } catch (err) {
         if (!(err instanceof OverloadedError)) throw err;
         log.warn({ agentId: agent.id, csrs: requests.length, ...signing.load }, 'refused a CSR batch: too many waiting to be signed (the agent retries)');

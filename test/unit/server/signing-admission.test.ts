@@ -33,3 +33,31 @@ test('a batch that would wait behind more than maxQueued is refused at once, nam
   (await waiting)();
   assert.deepEqual(admission.load, { inFlight: 0, queued: 0 });
 });
+
+test('a batch that would not be signed in the first half of its call\'s time left is refused at once; without a measured rate only maxQueued counts', async () => {
+  let now = 1_000_000;
+  const admission = new SigningAdmission(1000, 50_000, 2000, () => now);
+  assert.equal(admission.rate, undefined);
+  // Nothing measured yet: whatever the deadline, the queue limit for an unmeasured rate applies.
+  const first = await admission.admit(1000, now + 1);
+  const early = admission.admit(2000, now + 1);
+  await assert.rejects(admission.admit(1, now + 60_000), (err: Error) => err instanceof OverloadedError);
+  now += 1000;
+  first(); // 1,000 CSRs signed in one second
+  assert.equal(admission.rate, 1000);
+  const running = await early;
+  // 2,000 in flight at 1,000/s: 1,000 more would be done in 3 s, within half of 10 s.
+  const fits = admission.admit(1000, now + 10_000);
+  // 3,000 more would take 6 s: more than half of the 10 s the call has left.
+  await assert.rejects(admission.admit(3000, now + 10_000), (err: Error) => err instanceof OverloadedError && /signing 2000 CSRs with 1000 more waiting/.test(err.message));
+  // The same batch from a call with no deadline waits.
+  const noDeadline = admission.admit(3000);
+  assert.deepEqual(admission.load, { inFlight: 2000, queued: 4000 });
+  running();
+  (await fits)();
+  (await noDeadline)();
+  assert.deepEqual(admission.load, { inFlight: 0, queued: 0 });
+  // The rate forgets what is older than its window.
+  now += 60_000;
+  assert.equal(admission.rate, undefined);
+});
