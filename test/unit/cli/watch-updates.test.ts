@@ -148,6 +148,20 @@ describe('sigil api watch: writes on change only, coalesced to the latest', () =
     assert.match(w.readiness().reason, /expired at/);
   });
 
+  it('JWT-SVID files join the generation; /ready waits for them', async () => {
+    const settings = watchSettings({ write: dir, spiffeId: 'spiffe://example.org/edge' }, { jwt_svids: [{ jwt_audience: 'billing', jwt_svid_file_name: 'billing.jwt' }] });
+    const w = new SvidFileWatcher(settings, { files: new AtomicFileSet(dir), afterWrite: hook.run, print: () => undefined, say: () => undefined });
+    w.onX509(both(root[0]!, edge[0]!));
+    await w.idle();
+    assert.match(w.readiness().reason, /^no JWT-SVID yet for billing\.jwt$/);
+    w.onJwt('billing.jwt', 'header.payload.signature');
+    await w.idle();
+    assert.equal(readFileSync(join(dir, 'billing.jwt'), 'utf8'), 'header.payload.signature');
+    assert.equal(statSync(join(dir, 'billing.jwt')).mode & 0o777, 0o600);
+    assert.deepEqual(hook.calls, [true, true]);
+    assert.equal(w.readiness().ready, true);
+  });
+
   it('file names, a combined cert+key file and modes as configured', async () => {
     const w = watcher({ svidFile: 'tls.crt', keyFile: 'tls.key', bundleFile: 'ca.crt', combinedFile: 'haproxy.pem', certMode: '0640', keyMode: '0400' });
     w.onX509(both(root[0]!, edge[0]!));
