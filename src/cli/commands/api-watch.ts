@@ -10,7 +10,7 @@ import { loadWatchConfig, watchSettings, type WatchSettings } from './watch/watc
 
 const defaultOnceTimeoutSeconds = 30;
 
-function settingsFromFlags(flags: FlagValues): WatchSettings {
+function settingsFromFlags(flags: FlagValues, cmdArgs: string[]): WatchSettings {
   const configPath = flags.string('config');
   try {
     const file = configPath === undefined ? {} : loadWatchConfig(configPath);
@@ -30,7 +30,7 @@ function settingsFromFlags(flags: FlagValues): WatchSettings {
         hint: flags.string('hint'),
         exec: flags.string('exec'),
         cmd: flags.string('cmd'),
-        cmdArgs: flags.strings('cmd-arg'),
+        cmdArgs,
         renewSignal: flags.string('renew-signal'),
         pidFile: flags.string('pid-file'),
         once: flags.boolean('once'),
@@ -63,16 +63,16 @@ export const apiWatchCommand = leaf({
     'spiffe-id': { type: 'string', valueName: 'ID', description: 'write the SVID with this SPIFFE ID (default: the first one); until the agent has it, wait and say what it offers' },
     hint: { type: 'string', valueName: 'HINT', description: 'write the SVID with this hint (hint); with --spiffe-id both must match' },
     exec: { type: 'string', valueName: 'CMD', description: 'run CMD with /bin/sh -c after each change of the files (not when nothing written changed); updates during a run coalesce to the latest' },
-    cmd: { type: 'string', valueName: 'PROGRAM', description: 'start PROGRAM once the files are written, signal it on change, exit with its code when it exits (cmd)' },
-    'cmd-arg': { type: 'string', multiple: true, valueName: 'ARG', description: 'an argument of --cmd; repeat for more (cmd_args)' },
+    cmd: { type: 'string', valueName: 'PROGRAM', description: 'start PROGRAM (with the arguments after --) once the files are written, signal it on change, exit with its code when it exits (cmd, cmd_args)' },
     'renew-signal': { type: 'string', valueName: 'SIGNAL', description: 'signal for --cmd or --pid-file on change, e.g. SIGHUP (nginx), SIGUSR2 (haproxy -W) (renew_signal)' },
     'pid-file': { type: 'string', valueName: 'FILE', description: 'signal the process whose pid is in FILE on change (pid_file_name)' },
     once: { type: 'boolean', description: 'write the files once and exit 0, e.g. in an init container (daemon_mode: false)' },
     timeout: { ...timeoutFlag, description: `with --once: give up when no complete set could be written after this long (default: ${defaultOnceTimeoutSeconds}s)` },
     'health-addr': { type: 'string', valueName: 'HOST:PORT', description: 'serve /live and /ready (200 only while the files hold the latest SVID and it has not expired) (health_checks)' },
   },
-  async run(flags) {
-    const settings = settingsFromFlags(flags);
+  positionals: { usage: '[-- CMD_ARGS...]', max: Number.MAX_SAFE_INTEGER },
+  async run(flags, positionals) {
+    const settings = settingsFromFlags(flags, positionals);
     const onceTimeoutMs = (flags.seconds('timeout') ?? defaultOnceTimeoutSeconds) * 1000;
     // Loaded here: the file writer and process supervision are not needed by other commands.
     const [{ AtomicFileSet }, { HookRunner, SupervisedConsumer, signalPidFile }, { SvidFileWatcher }, { refreshJwtSvids }, { startWatchHealth }] = await Promise.all([
