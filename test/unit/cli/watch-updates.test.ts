@@ -80,6 +80,7 @@ describe('sigil api watch: writes on change only, coalesced to the latest', () =
     const w = watcher({ crlFile: 'crl.pem' });
     w.onX509(both(root[0]!, edge[0]!));
     await w.idle();
+    assert.match(printed.join('\n'), /warning: crl\.pem holds 0 CRL\(s\) for 1 CAs in the bundle/);
     w.onX509(both(root[0]!, edge[0]!, [new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01])]));
     await w.idle();
     assert.deepEqual(hook.calls, [true, true]);

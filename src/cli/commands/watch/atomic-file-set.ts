@@ -21,20 +21,12 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDirectory } from '../../../common/files.js';
 import type { FileToWrite } from './watch-files.js';
 
 export const dataLink = '..data';
 const generationPattern = /^\.\.gen-(\d+)$/;
 const digestFile = '.digest';
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function writeNewFile(path: string, data: string, mode: number): void {
   const fd = openSync(path, 'wx', mode & 0o600);
@@ -90,7 +82,7 @@ export class AtomicFileSet {
     mkdirSync(folder, { mode: 0o755 });
     for (const file of files) writeNewFile(join(folder, file.name), file.data, file.mode);
     writeNewFile(join(folder, digestFile), digest, 0o644);
-    fsyncPath(folder);
+    fsyncDirectory(folder);
     this.replaceLink(dataLink, name);
     const wanted = new Set(files.map((f) => f.name));
     for (const file of files) if (readLink(join(this.dir, file.name)) !== `${dataLink}/${file.name}`) this.replaceLink(file.name, `${dataLink}/${file.name}`);
@@ -98,7 +90,7 @@ export class AtomicFileSet {
     for (const entry of readdirSync(this.dir)) {
       if (!wanted.has(entry) && readLink(join(this.dir, entry))?.startsWith(`${dataLink}/`)) unlinkSync(join(this.dir, entry));
     }
-    fsyncPath(this.dir);
+    fsyncDirectory(this.dir);
     return name;
   }
 

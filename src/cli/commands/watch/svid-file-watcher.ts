@@ -113,6 +113,10 @@ export class SvidFileWatcher {
     const files = renderFiles(this.settings, state);
     const digest = digestOfFiles(files);
     const changed = digest !== this.lastDigest;
+    if (changed && this.settings.crlFileName && state.crls.length < state.svid.bundleDer.length) {
+      // nginx ssl_crl and HAProxy crl-file want a CRL of every CA in a client's chain.
+      this.deps.say(`warning: ${this.settings.crlFileName} holds ${state.crls.length} CRL(s) for ${state.svid.bundleDer.length} CAs in the bundle; a proxy that checks CRLs refuses clients of a CA without one until the server publishes it`);
+    }
     if (changed && this.deps.files) {
       const generation = this.deps.files.publish(files, digest);
       this.deps.say(`wrote: ${generation} serial=${state.svid.serial} files=${files.map((f) => f.name).join(',')}`);
