@@ -61,7 +61,7 @@ export const defaultFileNames = { svidFileName: 'svid.pem', keyFileName: 'svid.k
 const fileNameSchema = z
   .string()
   .min(1)
-  .refine((name) => !name.includes('/') && !name.startsWith('.') && name !== 'current', 'must be a plain file name in cert_dir (no "/", not starting with ".")');
+  .refine((name) => !name.includes('/') && !name.startsWith('.'), 'must be a plain file name in cert_dir (no "/", not starting with ".")');
 
 export function parseSignalName(value: string): NodeJS.Signals | undefined {
   const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`;
@@ -131,7 +131,7 @@ const watchConfigSchema = z.strictObject({
 
 export type WatchConfigFile = z.infer<typeof watchConfigSchema>;
 
-/** The file's settings; relative paths in it are relative to the file's folder, like the server's config. */
+/** The file's settings; relative paths in it are relative to the working folder, as spiffe-helper's are. */
 export function loadWatchConfig(path: string): WatchConfigFile {
   return parseWatchConfig(readYamlFile(path, { version: '1.1' }), path);
 }
