@@ -49,7 +49,7 @@ const leafOf = (path: string) => pemCertificates(path)[0]!;
  * One HTTPS request with curl; the HTTP status, or curl's error. curl opens its --cert file twice
  * (certificate, then key), so a swap between the two opens would give it a key of the next
  * generation ("curl: (58) unable to set private key file"); like every reader that opens a file
- * more than once, it is given the path resolved through ..data, which stays for two more generations.
+ * more than once, it is given the path resolved through ..data, which stays 60 s after it is replaced.
  */
 async function curl(port: number, clientPem: string, bundle: string): Promise<{ ok: boolean; status: string; error: string; exit: number | null }> {
   const [cert, cacert] = [realpathSync(clientPem), realpathSync(bundle)];

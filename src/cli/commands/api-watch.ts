@@ -93,9 +93,9 @@ export const apiWatchCommand = leaf({
       say,
       async afterWrite(changed) {
         if (consumer && !consumer.started) consumer.start();
-        else if (consumer && changed && settings.renewSignal) consumer.signal(settings.renewSignal);
+        else if (consumer && changed && settings.renewSignal) await consumer.signal(settings.renewSignal);
         if (!changed) return;
-        if (settings.pidFileName !== undefined && settings.renewSignal) signalPidFile(settings.pidFileName, settings.renewSignal, say);
+        if (settings.pidFileName !== undefined && settings.renewSignal) await signalPidFile(settings.pidFileName, settings.renewSignal, say);
         if (settings.exec !== undefined) await hooks.run(settings.exec);
       },
     });

@@ -2,7 +2,7 @@
 // writer publishes hundreds of generations, and checks every pair it read: does the key belong to
 // the certificate? This is the bug of issue 14 (svid.pem renamed before svid.key was written).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AtomicFileSet } from '../../../src/cli/commands/watch/atomic-file-set.js';
@@ -61,7 +61,7 @@ describe('sigil api watch: a reader never sees a key that does not match the cer
     assert.ok(counts.mismatches <= counts.straddled);
   });
 
-  it(`resolving ..data once, over ${rotations} generations: zero mismatches and no missing file (old generations are kept)`, async (t) => {
+  it(`resolving ..data once, over ${rotations} generations: zero mismatches and no missing file (replaced generations stay 60 s)`, async (t) => {
     const folder = join(dir, 'resolved');
     const counts = await race(folder, 'resolved', atomicWriter(folder));
     t.diagnostic(`resolved: ${JSON.stringify(counts)}`);
@@ -75,6 +75,17 @@ describe('sigil api watch: a reader never sees a key that does not match the cer
     t.diagnostic(`combined: ${JSON.stringify(counts)}`);
     assert.ok(counts.reads > rotations);
     assert.deepEqual({ mismatches: counts.mismatches, errors: counts.errors }, { mismatches: 0, errors: 0 });
+  });
+
+  it('old generations stay 60 s after they were replaced, and the last three always; then they go', () => {
+    const folder = join(dir, 'prune');
+    const write = atomicWriter(folder);
+    for (const svid of svids) write(svid);
+    const generations = () => readdirSync(folder).filter((name) => name.startsWith('..gen-')).length;
+    assert.equal(generations(), svids.length, 'all kept within the grace');
+    new AtomicFileSet(folder).prune(Date.now() + 60_000);
+    assert.equal(generations(), 3);
+    assert.equal(readlinkSync(join(folder, '..data')), '..gen-000006');
   });
 
   it('the same reader catches the old layout (one rename per file): it does see mismatches', async (t) => {

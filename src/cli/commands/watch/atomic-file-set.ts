@@ -16,7 +16,8 @@
  *   generation is published between its two opens (nginx and HAProxy read both at start and on
  *   reload, within microseconds, and the watcher signals them only after the swap);
  * - a reader that resolves `..data` once (realpath) and reads every file from that folder always
- *   sees one generation: the previous `keepGenerations - 1` folders stay until newer ones replace them.
+ *   sees one generation: a replaced folder stays at least `graceMs` (60 s), and the last
+ *   `keepGenerations` (3) always stay.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
@@ -53,10 +54,11 @@ function readLink(path: string): string | undefined {
 export class AtomicFileSet {
   private nextGeneration: number;
 
-  /** `keepGenerations`: the current folder and this many minus one before it stay on disk. */
+  /** `keepGenerations`: the current folder and this many minus one before it always stay; older ones stay `graceMs` after they were replaced. */
   constructor(
     readonly dir: string,
     private readonly keepGenerations = 3,
+    private readonly graceMs = 60_000,
   ) {
     this.nextGeneration = Math.max(0, ...this.generations().map(([n]) => n)) + 1;
   }
@@ -94,11 +96,18 @@ export class AtomicFileSet {
     return name;
   }
 
-  /** Remove generation folders older than the ones kept. */
-  prune(): void {
+  /**
+   * Remove generation folders that are neither among the last `keepGenerations` nor replaced less
+   * than `graceMs` ago (a folder was replaced when the next one was written: that one's mtime).
+   */
+  prune(now = Date.now()): void {
+    const all = this.generations();
     const current = this.currentGeneration();
-    const old = this.generations().filter(([, entry]) => entry !== current);
-    for (const [, entry] of old.slice(0, Math.max(0, old.length - (this.keepGenerations - 1)))) rmSync(join(this.dir, entry), { recursive: true, force: true });
+    all.slice(0, Math.max(0, all.length - this.keepGenerations)).forEach(([, entry], i) => {
+      const next = all[i + 1]?.[1];
+      const replacedAt = next === undefined ? now : lstatSync(join(this.dir, next)).mtimeMs;
+      if (entry !== current && now - replacedAt >= this.graceMs) rmSync(join(this.dir, entry), { recursive: true, force: true });
+    });
   }
 
   private generations(): [number, string][] {

@@ -5,6 +5,38 @@ import { constants } from 'node:os';
 
 export type Say = (line: string) => void;
 
+/**
+ * Whether `pid` has a handler for `signal`, from the kernel's SigCgt mask (undefined when /proc
+ * cannot tell). A signal whose default action is to terminate (SIGHUP, SIGUSR2) kills a consumer
+ * that has not installed its handler yet: nginx or HAProxy signalled in their first milliseconds
+ * would die instead of reloading.
+ */
+export function catchesSignal(pid: number, signal: NodeJS.Signals): boolean | undefined {
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const number = constants.signals[signal];
+    if (mask === undefined || number === undefined) return undefined;
+    return ((BigInt(`0x${mask}`) >> BigInt(number - 1)) & 1n) === 1n;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Send `signal` once `pid` handles it (polling up to `waitMs`); returns what happened, for the log. */
+export async function signalWhenHandled(pid: number, signal: NodeJS.Signals, waitMs = 10_000): Promise<string> {
+  const deadline = Date.now() + waitMs;
+  while (catchesSignal(pid, signal) === false) {
+    if (Date.now() > deadline) return `not signalled: pid ${pid} does not handle ${signal} (it would end it)`;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  try {
+    process.kill(pid, signal);
+    return `signalled: ${signal} to pid ${pid}`;
+  } catch (err) {
+    return `not signalled: ${signal} to pid ${pid}: ${(err as Error).message}`;
+  }
+}
+
 /** Exit code for a child killed by `signal`, as a shell reports it. */
 export const exitCodeOf = (code: number | null, signal: NodeJS.Signals | null): number => code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
 
@@ -88,10 +120,10 @@ export class SupervisedConsumer {
     this.say(`started: ${this.command} pid=${child.pid}`);
   }
 
-  signal(signal: NodeJS.Signals): void {
+  /** `signal` to the consumer, once it handles it (a consumer still starting up is waited for, not killed). */
+  async signal(signal: NodeJS.Signals): Promise<void> {
     if (this.child?.pid === undefined || this.child.exitCode !== null) return;
-    this.child.kill(signal);
-    this.say(`signalled: ${signal} to pid ${this.child.pid}`);
+    this.say(await signalWhenHandled(this.child.pid, signal));
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone. */
@@ -106,7 +138,7 @@ export class SupervisedConsumer {
 }
 
 /** `pid_file_name`: signal the process whose pid the file holds; a missing file or process is said, not fatal (the consumer may not run yet). */
-export function signalPidFile(path: string, signal: NodeJS.Signals, say: Say): void {
+export async function signalPidFile(path: string, signal: NodeJS.Signals, say: Say): Promise<void> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();
@@ -119,10 +151,5 @@ export function signalPidFile(path: string, signal: NodeJS.Signals, say: Say): v
     say(`not signalled: pid file ${path} holds ${JSON.stringify(text.slice(0, 20))}, not a pid`);
     return;
   }
-  try {
-    process.kill(pid, signal);
-    say(`signalled: ${signal} to pid ${pid}`);
-  } catch (err) {
-    say(`not signalled: ${signal} to pid ${pid} from ${path}: ${(err as Error).message}`);
-  }
+  say(await signalWhenHandled(pid, signal));
 }
