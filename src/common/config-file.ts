@@ -27,7 +27,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-export function readYamlFile(path: string): unknown {
+/** `version: '1.1'` reads an unquoted 0644 as octal, as HCL and spiffe-helper's files do. */
+export function readYamlFile(path: string, options: { version?: '1.1' | '1.2' } = {}): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -35,7 +36,7 @@ export function readYamlFile(path: string): unknown {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
   try {
-    return parseYaml(text) ?? {};
+    return parseYaml(text, { version: options.version ?? '1.2' }) ?? {};
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
   }

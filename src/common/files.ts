@@ -3,7 +3,7 @@ import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdi
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** fsync a folder, so that a rename or a new file in it survives a power loss. */
-function fsyncDirectory(dir: string): void {
+export function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

@@ -37,3 +37,8 @@ export function documentedWebhookReceiver(): string {
   if (!code) throw new Error('docs/webhooks.md has no receiver.mjs block');
   return code;
 }
+
+/** The body of every ```<lang> fenced block in `text`, in order. */
+export function fencedBlocks(text: string, lang: string): string[] {
+  return [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1] ?? '');
+}

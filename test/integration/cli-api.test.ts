@@ -2,7 +2,6 @@
 // (test/helpers/fake-workload-api.ts) stands in for the Sigil agent in these client tests only.
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -11,34 +10,15 @@ import { toProtoStruct } from '../../src/common/grpc/workload-api-types.js';
 import { parseCertificatesPem } from '../../src/pki/certificates.js';
 import { signJwtSvid } from '../../src/pki/jwt.js';
 import { caSpec, issue, leafSpec, pkcs8Of } from '../helpers/spiffe-certs.js';
-import { AsyncQueue, FakeWorkloadApi, createTestCa, mintTestSvid, x509Response, x509SvidMessage, type TestCa, type TestSvid } from '../helpers/fake-workload-api.js';
-import { cliPath, makeTempDir, removeDir, repoRoot, runCli, runProcess, type ProcessResult } from '../helpers/sigil-process.js';
+import { FakeWorkloadApi, createTestCa, mintTestSvid, x509Response, x509SvidMessage, type TestCa, type TestSvid } from '../helpers/fake-workload-api.js';
+import { makeTempDir, removeDir, runCli, runProcess, type ProcessResult } from '../helpers/sigil-process.js';
+import { startWatch } from '../helpers/watch-process.js';
 
 function assertExit(result: ProcessResult, code: number): void {
   assert.equal(result.code, code, `exit code ${result.code}, expected ${code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
 }
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
-
-/** `sigil api watch ARGS` as a child process, its stdout as a queue of lines. */
-function startWatch(args: string[]) {
-  const child = spawn(process.execPath, [cliPath, 'api', 'watch', ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines = new AsyncQueue<string>();
-  let partial = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    const complete = (partial + chunk).split('\n');
-    partial = complete.pop() ?? '';
-    complete.forEach(lines.push);
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, stderr: () => stderr, exited };
-}
 
 describe('sigil api against a fake Workload API', () => {
   let fake: FakeWorkloadApi;
@@ -217,6 +197,51 @@ describe('sigil api against a fake Workload API', () => {
         assert.equal(await exited, 0, `stderr: ${stderr()}`);
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    });
+
+    it('--exec runs only when what it wrote changed: the same SVID again, or another SVID of the uid rotating, runs nothing', async () => {
+      const other = await mintTestSvid(ca, '/other');
+      fake.x509 = x509Response([x509SvidMessage(other, ca), x509SvidMessage(web, ca)]);
+      const dir = join(workDir, 'unchanged');
+      const reloads = join(workDir, 'unchanged-reloads.log');
+      const watch = startWatch(['--socket', fake.address, '--write', dir, '--spiffe-id', 'spiffe://example.org/web', '--exec', `echo reloaded >> '${reloads}'`]);
+      try {
+        assert.match(await watch.lines.next(10_000), new RegExp(`^update: spiffe_id=spiffe://example\\.org/web serial=${web.serial} .* svids=2$`));
+        const rotatedOther = await mintTestSvid(ca, '/other');
+        fake.pushX509(x509Response([x509SvidMessage(rotatedOther, ca), x509SvidMessage(web, ca)]));
+        fake.pushX509(x509Response([x509SvidMessage(rotatedOther, ca), x509SvidMessage(web, ca)]));
+        const rotated = await mintTestSvid(ca, '/web');
+        fake.pushX509(x509Response([x509SvidMessage(rotatedOther, ca), x509SvidMessage(rotated, ca)]));
+        assert.match(await watch.lines.next(10_000), new RegExp(`^update: spiffe_id=spiffe://example\\.org/web serial=${rotated.serial} `));
+        for (let i = 0; i < 200 && (watch.stderr().match(/^wrote: /gm) ?? []).length < 2; i++) await delay(25);
+        await delay(200);
+        assert.deepEqual(readFileSync(reloads, 'utf8').split('\n').filter(Boolean), ['reloaded', 'reloaded'], `stderr: ${watch.stderr()}`);
+        assert.equal((watch.stderr().match(/^wrote: /gm) ?? []).length, 2, 'two generations: the first and the rotation of the chosen SVID');
+      } finally {
+        assert.equal(await watch.stop(), 0);
+      }
+    });
+
+    it('SIGTERM during a slow --exec ends the hook (its whole process group), starts no other, and exits 0', async () => {
+      fake.x509 = x509Response([x509SvidMessage(web, ca)]);
+      const dir = join(workDir, 'slow-hook');
+      const hookPid = join(workDir, 'hook.pid');
+      const watch = startWatch(['--socket', fake.address, '--write', dir, '--exec', `echo $$ > '${hookPid}'; sleep 60`]);
+      try {
+        await watch.lines.next(10_000);
+        for (let i = 0; i < 200 && !existsSync(hookPid); i++) await delay(25);
+        const pid = Number(readFileSync(hookPid, 'utf8'));
+        fake.pushX509(x509Response([x509SvidMessage(await mintTestSvid(ca, '/web'), ca)]));
+        await watch.lines.next(10_000);
+        const started = Date.now();
+        watch.child.kill('SIGTERM');
+        assert.equal(await watch.exited, 0, watch.stderr());
+        assert.ok(Date.now() - started < 5_000, 'it did not wait for the hook');
+        assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the hook is gone');
+        assert.equal((watch.stderr().match(/^wrote: /gm) ?? []).length, 1, 'the update that waited was dropped, not written after the stop');
+      } finally {
+        await watch.stop();
       }
     });
 

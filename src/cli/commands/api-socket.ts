@@ -36,11 +36,14 @@ function addressOfSocketFlag(value: string): string {
   return `unix://${value.replace(/%/g, '%25').replace(/\?/g, '%3F').replace(/#/g, '%23')}`;
 }
 
-/** A client for the address from --socket, else SPIFFE_ENDPOINT_SOCKET (WL-10); a bad address is a usage error (exit 2). */
-export async function workloadClientFromFlags(flags: FlagValues): Promise<WorkloadApiClient> {
+/**
+ * A client for the address from --socket, else `configured` (a config file's), else
+ * SPIFFE_ENDPOINT_SOCKET (WL-10); a bad address is a usage error (exit 2).
+ */
+export async function workloadClientFromFlags(flags: FlagValues, configured?: string): Promise<WorkloadApiClient> {
   // Loaded here: gRPC and the X.509 parsers would slow down every other command.
   const { EndpointAddressError, ENDPOINT_SOCKET_ENV, WorkloadApiClient } = await import('../../workload/index.js');
-  const flag = flags.string('socket');
+  const flag = flags.string('socket') ?? configured;
   if ((flag === undefined || flag === '') && !process.env[ENDPOINT_SOCKET_ENV]) {
     throw new UsageError(`no Workload API address: pass --socket unix:///path/to/agent.sock or set ${ENDPOINT_SOCKET_ENV}`, flags.commandPath);
   }
