@@ -24,11 +24,23 @@ export interface AccountNames {
   groups: Map<number, string>;
 }
 
+/** Reads in progress by etc root: callers attested together share one read (each caller after it reads afresh). */
+const readsInFlight = new Map<string, Promise<AccountNames>>();
+
 /**
  * Names from the agent's own /etc (not the workload's root, which the workload controls).
  * A missing or unreadable file gives no names rather than an error: `unix:uid`/`unix:gid` still stand.
+ * Concurrent calls share one read, so a burst of callers opens passwd and group once.
  */
-export async function readAccountNames(etcRoot = '/etc', onUnreadable?: (path: string, err: unknown) => void): Promise<AccountNames> {
+export function readAccountNames(etcRoot = '/etc', onUnreadable?: (path: string, err: unknown) => void): Promise<AccountNames> {
+  const inFlight = readsInFlight.get(etcRoot);
+  if (inFlight) return inFlight;
+  const read = readAccountNamesNow(etcRoot, onUnreadable).finally(() => readsInFlight.delete(etcRoot));
+  readsInFlight.set(etcRoot, read);
+  return read;
+}
+
+async function readAccountNamesNow(etcRoot = '/etc', onUnreadable?: (path: string, err: unknown) => void): Promise<AccountNames> {
   const read = async (file: string) => {
     const path = join(etcRoot, file);
     try {

@@ -54,3 +54,14 @@ test('readAccountNames reads <etcRoot>/passwd and group, and reports an unreadab
   assert.equal(names.groups.size, 0);
   assert.deepEqual(unreadable, [join(root.dir, 'group')]);
 });
+
+test('callers attested together share one read of passwd and group; a caller after it reads afresh', async () => {
+  writeFileSync(join(root.dir, 'passwd'), 'svc:x:4000:4000::/:/bin/false\n');
+  const burst = Array.from({ length: 500 }, () => readAccountNames(root.dir));
+  assert.equal(new Set(burst).size, 1, 'one read for the whole burst');
+  assert.equal((await burst[0])?.users.get(4000), 'svc');
+  writeFileSync(join(root.dir, 'passwd'), 'renamed:x:4000:4000::/:/bin/false\n');
+  const later = readAccountNames(root.dir);
+  assert.notEqual(later, burst[0]);
+  assert.equal((await later).users.get(4000), 'renamed');
+});
