@@ -133,7 +133,7 @@ describe('proxies that read files: nginx and HAProxy with certificates from sigi
     nginx = systemBinary('nginx', 'nginx-light');
     haproxy = systemBinary('haproxy', 'haproxy');
     systemBinary('curl', 'curl');
-    // The scheduler signs the CRL of a newly prepared CA on its next run; every second here, not every 10 s.
+    // The scheduler every second, not every 10 s: CRL refreshes and alerts keep pace with the short TTLs here.
     pair = await startSigilPair('sigil-proxies-', { serverConfig: 'lifecycle:\n  interval: 1s\n' });
     const uid = process.getuid?.() ?? 0;
     // Three identities for one uid, as `sigil dev`'s user/root and edge were: the watchers choose by SPIFFE ID or hint.
@@ -292,8 +292,8 @@ describe('proxies that read files: nginx and HAProxy with certificates from sigi
 
       // A CA rotation: prepare, wait until the new CA is in every bundle file and its CRL in every
       // CRL file, then activate. nginx and HAProxy check CRLs for the whole chain: a client of a CA
-      // whose CRL they lack is refused ("unable to get certificate CRL"), and the server signs a
-      // prepared CA's first CRL on the scheduler's next run, not at once (docs/roadmap.md).
+      // whose CRL they lack is refused ("unable to get certificate CRL"); the server signs a
+      // prepared CA's first CRL as part of the prepare, and it takes the agent and the watchers a moment.
       const prepared = await pair.api('POST', '/v1/authorities/x509/prepare', {});
       assert.equal(prepared.status, 201, JSON.stringify(prepared.body));
       for (const bundle of [clientBundle, ...proxies.map((p) => join(p.certDir, 'bundle.pem'))]) await until(() => pemCertificates(bundle).length === 2, `two CAs in ${bundle}`);

@@ -35,6 +35,11 @@ test('forced prepare → activate → taint → revoke, with every refusal on th
   assert.match(again.body.error.message, /a prepared x509 authority exists already/);
   const bundle = (await t.http.get('/v1/bundle?format=pem').expect(200)).text;
   assert.equal(bundle.match(/BEGIN CERTIFICATE/g)?.length, 2, 'the prepared CA is published at once');
+  // ... and so is its CRL, before any scheduler pass (no pass runs in this test).
+  const crl = (await t.http.get(`/v1/crl?authority_id=${prepared.body.id}&format=pem`).expect(200)).text;
+  const preparedCa = bundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)?.map((pem) => execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: pem, encoding: 'utf8' }).replace(/^subject=/, '').trim());
+  const crlIssuer = execFileSync('openssl', ['crl', '-noout', '-issuer', '-nameopt', 'RFC2253'], { input: crl, encoding: 'utf8' }).replace(/^issuer=/, '').trim();
+  assert.ok(preparedCa?.includes(crlIssuer), `the CRL's issuer ${crlIssuer} is one of the bundle's CAs ${preparedCa?.join(' | ')}`);
 
   const activated = await t.http.post('/v1/authorities/x509/activate').set(auth).send({}).expect(200);
   assert.equal(activated.body.id, prepared.body.id);

@@ -29,7 +29,14 @@ export function authorityActionsRouter(ctx: ApiContext): Router {
   router.post('/:kind/prepare', async (req, res) => {
     const { kind } = validate(kindParams, req.params, 'path');
     validate(z.strictObject({}), req.body ?? {}, 'body');
-    res.status(201).json(presentAuthority(await act(req, 'authority.prepare', kind, () => ctx.ca.authorities.prepare(kind))));
+    const prepared = await act(req, 'authority.prepare', kind, () => ctx.ca.authorities.prepare(kind));
+    // Its CRL now, not at the scheduler's next pass: a relying party that checks CRLs (nginx
+    // ssl_crl, HAProxy crl-file) refuses every certificate of a CA whose CRL it lacks, so an
+    // activation right after this prepare would otherwise refuse clients for up to one interval.
+    if (prepared.kind === 'x509') {
+      await ctx.crls.publish(prepared.id).catch((err: unknown) => ctx.log.error({ err: (err as Error).message, authorityId: prepared.id }, 'could not publish the CRL of the prepared authority; the scheduler retries'));
+    }
+    res.status(201).json(presentAuthority(prepared));
   });
 
   router.post('/:kind/activate', async (req, res) => {
