@@ -105,7 +105,15 @@ describe('leaf revocation reaches the workload', () => {
     await recorder.until((r) => r.messages.some((m) => signerOf(m.message) !== oldSigner), 5000, 'an SVID signed by the new CA');
     const reissued = recorder.messages.find((m) => signerOf(m.message) !== oldSigner);
     assert.ok(reissued && reissued.at - taintedAt < 2000, `re-issued ${reissued ? reissued.at - taintedAt : '?'} ms after the taint`);
-    // Nothing unreplaced is left under the old CA, so it may be revoked; it then leaves the bundle.
+    // Once nothing current is left under the old CA (the agent's own SVID and the server's are
+    // replaced too, each on its own schedule), it may be revoked; it then leaves the bundle.
+    const stillUnder = async () =>
+      ((await api('GET', `/v1/svids?current=true&authority_id=${old?.id}&page_size=100`)).body.svids as { kind: string; revoked_at: string | null }[]).filter((s) => s.revoked_at === null).map((s) => s.kind);
+    const deadline = Date.now() + 10_000;
+    for (let left = await stillUnder(); left.length > 0; left = await stillUnder()) {
+      assert.ok(Date.now() < deadline, `still current under the tainted CA after 10 s: ${left.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const revoked = await api('POST', `/v1/authorities/x509/${old?.id}/revoke`);
     assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
     await recorder.until((r) => {
