@@ -58,7 +58,8 @@ export async function runDevReissueBenchmark(count = Number(process.env.BENCH_DE
   chmodSync(dir, 0o755);
   const adminAddr = `127.0.0.1:${await freePort()}`;
   const env = { SIGIL_ADMIN_ADDR: adminAddr, SIGIL_AGENT_API_ADDR: `127.0.0.1:${await freePort()}`, SIGIL_AGENT_HEALTH_ADDR: `127.0.0.1:${await freePort()}`, SIGIL_LOG_LEVEL: 'warn' };
-  const dev = await startSigil(cli, ['dev'], env, adminAddr, 120_000, dir);
+  // Ready when the agent is: its socket exists only once it has attested.
+  const dev = await startSigil(cli, ['dev'], env, env.SIGIL_AGENT_HEALTH_ADDR, 120_000, dir);
   let stream: ReturnType<typeof watchStream> | undefined;
   try {
     const api = adminApi(adminAddr, join(dir, '.sigil', 'server'));

@@ -42,7 +42,7 @@ async function waitForSvids(count: number, timeoutMs: number): Promise<void> {
 serveParent({
   async start(args: AgentStart) {
     const config = loadAgentConfig(undefined, {}, { trust_domain: 'bench.org', server_address: args.serverAddress, data_dir: args.dataDir, socket_path: args.socketPath, join_token: args.joinToken, insecure_bootstrap: true, health_addr: '127.0.0.1:0', max_svids: 100_000 });
-    agent = await startAgent(config, { log: silentLogger });
+    agent = await startAgent(config, { log: process.env.BENCH_AGENT_LOG ? (await import('../../src/common/logger.js')).createLogger('warn', process.stderr) : silentLogger });
     const server = new grpc.Server();
     const connections = new IdentifiedConnections<Caller>(server, 'baseline');
     const handler = perStreamFetchX509Svid({ node: agent.node, sync: agent.sync, svids: agent.svids, clock: systemClock, log: silentLogger, hashCache: new ExecutableHashCache(), callerOf: (call) => connections.identityOf(call) });
