@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentIdentity } from '../src/agent/node/agent-state.js';
 import { ServerClient } from '../src/agent/node/server-client.js';
+import { retryAfterMsOf } from '../src/common/grpc/retry-after.js';
 import { createCsr } from '../src/pki/csr.js';
 import { generateKeyPair } from '../src/pki/keys.js';
 import { svidHardwareLimit } from './openssl-speed.js';
@@ -29,7 +30,7 @@ interface SimulatedAgent {
 
 /**
  * Every agent signs all its entries at once, in batches of 500 per call, retrying a batch the
- * server refuses as overloaded after a jittered backoff, as the agent does. Returns how many were
+ * server refuses as overloaded when the server says (else after a jittered backoff), as the agent does. Returns how many were
  * signed, and how many batches were refused on the way.
  */
 async function signAll(agents: SimulatedAgent[]): Promise<{ signed: number; refused: number }> {
@@ -47,7 +48,8 @@ async function signAll(agents: SimulatedAgent[]): Promise<{ signed: number; refu
           } catch (err) {
             if ((err as { code?: number }).code !== grpc.status.RESOURCE_EXHAUSTED) throw err;
             refused++;
-            await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+            const hint = retryAfterMsOf(err);
+            await new Promise((r) => setTimeout(r, hint !== undefined ? Math.min(10_000, hint) * (1 + Math.random() / 2) : Math.min(10_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2)));
           }
         }
       }

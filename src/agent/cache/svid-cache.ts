@@ -8,6 +8,7 @@ import { exportPrivateKeyPkcs8, generateKeyPair } from '../../pki/keys.js';
 import type { AgentNode } from '../node/agent-node.js';
 import type { AgentTrustState } from '../sync/trust-state.js';
 import type { AgentEntry, EntryCache } from '../sync/entry-cache.js';
+import { retryAfterMsOf } from '../../common/grpc/retry-after.js';
 import { grpcErrorText } from '../../common/grpc/status-details.js';
 
 const nameBytes = (der: Uint8Array, node: { start: number; end: number }) => Buffer.from(der.buffer, der.byteOffset + node.start, node.end - node.start);
@@ -59,6 +60,8 @@ export class SvidCache extends EventEmitter {
   private running: Promise<void> | undefined;
   private again = false;
   private failures = 0;
+  /** The server's hint after a refusal for overload: when trying again is worth it. */
+  private retryAfterMs: number | undefined;
   private stopped = false;
   /** Entries left without an SVID because there are more than max_svids (the newest ones). */
   private overLimit: ReadonlySet<string> = new Set();
@@ -216,8 +219,11 @@ export class SvidCache extends EventEmitter {
       const client = await this.node.serverClient();
       results = (await client.signX509Svids({ requests: prepared.map((p) => ({ entry_id: p.entry.id, csr: Buffer.from(p.csr) })) })).results;
       this.failures = 0;
+      this.retryAfterMs = undefined;
     } catch (err) {
       this.failures++;
+      // A busy server says when it will have room; without that, back off exponentially.
+      this.retryAfterMs = Math.max(this.retryAfterMs ?? 0, retryAfterMsOf(err) ?? 0) || undefined;
       // Keep serving what we hold; the server may be down for a while.
       this.log.warn({ err: grpcErrorText(err), entries: batch.length }, 'cannot get SVIDs from the server; serving cached ones and retrying');
       return;
@@ -259,7 +265,11 @@ export class SvidCache extends EventEmitter {
     let delay: number;
     if (this.failures > 0) {
       // Jittered: after a CA taint every agent retries, and a busy server refuses batches until it has room.
-      delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
+      delay =
+        this.retryAfterMs !== undefined
+          ? Math.min(retryMaxMs, this.retryAfterMs) * (1 + Math.random() / 2)
+          : Math.min(retryMaxMs, retryBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
+      this.retryAfterMs = undefined;
     } else {
       let next = now + 60_000;
       for (const s of this.svids.values()) next = Math.min(next, s.rotateAt);

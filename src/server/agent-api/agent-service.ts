@@ -27,6 +27,7 @@ import type { ServerMetrics } from '../metrics.js';
 import { workloadIdRefusal } from '../spiffe-id-rules.js';
 import { AgentAuthError, authenticateAgent, type TlsPeer } from './agent-auth.js';
 import { OverloadedError, SigningAdmission } from './signing-admission.js';
+import { retryAfterTrailer } from '../../common/grpc/retry-after.js';
 import { recordAgentStatus } from './status-report.js';
 import { AgentSyncStream } from './sync-stream.js';
 import { trustSnapshots } from './trust-state.js';
@@ -49,8 +50,8 @@ export const maxCsrsPerBatch = 500;
 
 type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
 
-function fail(callback: grpc.sendUnaryData<never>, code: grpc.status, details: string): void {
-  callback({ code, details, name: 'Error', message: details, metadata: new grpc.Metadata() });
+function fail(callback: grpc.sendUnaryData<never>, code: grpc.status, details: string, metadata = new grpc.Metadata()): void {
+  callback({ code, details, name: 'Error', message: details, metadata });
 }
 
 function failFromError(callback: grpc.sendUnaryData<never>, err: unknown, log: Logger): void {
@@ -171,7 +172,9 @@ export function agentServiceHandlers(deps: AgentServiceDeps): grpc.UntypedServic
       } catch (err) {
         if (!(err instanceof OverloadedError)) throw err;
         log.warn({ agentId: agent.id, csrs: requests.length, ...signing.load }, 'refused a CSR batch: too many waiting to be signed (the agent retries)');
-        return fail(callback, grpc.status.RESOURCE_EXHAUSTED, err.message);
+        const retryAfter = new grpc.Metadata();
+        retryAfter.set(retryAfterTrailer, String(err.retryAfterMs));
+        return fail(callback, grpc.status.RESOURCE_EXHAUSTED, err.message, retryAfter);
       }
       const authorized = new Map(store.entries.authorizedAmong(agent.spiffeId, requests.map((r) => r.entry_id)).map((e) => [e.id, e]));
       // Every CSR of the call at once: their signatures run side by side on the thread pool and

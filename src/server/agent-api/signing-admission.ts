@@ -51,7 +51,7 @@ export class SigningAdmission {
    */
   admit(count: number, deadline?: number): Promise<() => void> {
     if (this.waiting.length === 0 && this.fits(count)) return Promise.resolve(this.take(count));
-    if (this.queued + count > this.maxQueued || this.tooLateFor(count, deadline)) return Promise.reject(new OverloadedError(this.inFlight, this.queued));
+    if (this.queued + count > this.maxQueued || this.tooLateFor(count, deadline)) return Promise.reject(new OverloadedError(this.inFlight, this.queued, this.retryAfterMs(count)));
     this.queued += count;
     return new Promise((admitted) => this.waiting.push({ count, admitted }));
   }
@@ -63,6 +63,18 @@ export class SigningAdmission {
     if (deadline === undefined) return false;
     const expectedMs = ((this.inFlight + this.queued + count) * 1000) / rate;
     return expectedMs > (deadline - this.now()) * deadlineShare;
+  }
+
+  /**
+   * When a refused batch of `count` is worth sending again: once, at the measured rate, what is
+   * ahead of it now is signed (at least 250 ms; 1 s while no rate is known). Told to the agent,
+   * which otherwise backs off blindly and may sleep while the server idles.
+   */
+  private retryAfterMs(count: number): number {
+    const rate = this.rate;
+    if (rate === undefined) return 1000;
+    const aheadMs = ((this.inFlight + this.queued + count) * 1000) / rate;
+    return Math.max(250, Math.ceil(aheadMs * deadlineShare));
   }
 
   private recordFinished(count: number): void {
@@ -105,8 +117,13 @@ export class SigningAdmission {
 }
 
 export class OverloadedError extends Error {
-  constructor(inFlight: number, queued: number) {
-    super(`the server is signing ${inFlight} CSRs with ${queued} more waiting; retry in a few seconds`);
+  constructor(
+    inFlight: number,
+    queued: number,
+    /** When to try again. */
+    readonly retryAfterMs: number,
+  ) {
+    super(`the server is signing ${inFlight} CSRs with ${queued} more waiting; retry in ${(retryAfterMs / 1000).toFixed(1)} s`);
     this.name = 'OverloadedError';
   }
 }

@@ -28,7 +28,7 @@ test('a batch that would wait behind more than maxQueued is refused at once, nam
   const admission = new SigningAdmission(500, 1000);
   const running = await admission.admit(500);
   const waiting = admission.admit(800);
-  await assert.rejects(admission.admit(300), (err: Error) => err instanceof OverloadedError && /signing 500 CSRs with 800 more waiting; retry in a few seconds/.test(err.message));
+  await assert.rejects(admission.admit(300), (err: Error) => err instanceof OverloadedError && /signing 500 CSRs with 800 more waiting; retry in 1\.0 s/.test(err.message) && (err as OverloadedError).retryAfterMs === 1000);
   running();
   (await waiting)();
   assert.deepEqual(admission.load, { inFlight: 0, queued: 0 });
@@ -41,7 +41,7 @@ test('a batch that would not be signed in the first half of its call\'s time lef
   // Nothing measured yet: whatever the deadline, the queue limit for an unmeasured rate applies.
   const first = await admission.admit(1000, now + 1);
   const early = admission.admit(2000, now + 1);
-  await assert.rejects(admission.admit(1, now + 60_000), (err: Error) => err instanceof OverloadedError);
+  await assert.rejects(admission.admit(1, now + 60_000), (err: Error) => err instanceof OverloadedError && err.retryAfterMs === 1000);
   now += 1000;
   first(); // 1,000 CSRs signed in one second
   assert.equal(admission.rate, 1000);
@@ -49,7 +49,8 @@ test('a batch that would not be signed in the first half of its call\'s time lef
   // 2,000 in flight at 1,000/s: 1,000 more would be done in 3 s, within half of 10 s.
   const fits = admission.admit(1000, now + 10_000);
   // 3,000 more would take 6 s: more than half of the 10 s the call has left.
-  await assert.rejects(admission.admit(3000, now + 10_000), (err: Error) => err instanceof OverloadedError && /signing 2000 CSRs with 1000 more waiting/.test(err.message));
+  // Told to come back once half of what is ahead of it, itself included, is signed: 6 s of work, 3 s.
+  await assert.rejects(admission.admit(3000, now + 10_000), (err: Error) => err instanceof OverloadedError && /signing 2000 CSRs with 1000 more waiting; retry in 3\.0 s/.test(err.message) && err.retryAfterMs === 3000);
   // The same batch from a call with no deadline waits.
   const noDeadline = admission.admit(3000);
   assert.deepEqual(admission.load, { inFlight: 2000, queued: 4000 });
