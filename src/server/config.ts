@@ -7,6 +7,18 @@ import { keyAlgorithms } from '../pki/keys.js';
 
 const trustDomainPattern = /^[a-z0-9._-]+$/;
 
+function isIssuerUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#') || url.username !== '' || url.password !== '') return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
 const serverConfigSchema = z.strictObject({
   trust_domain: z
     .string()
@@ -44,8 +56,19 @@ const serverConfigSchema = z.strictObject({
     .strictObject({
       key_type: z.enum(keyAlgorithms).default('ec-p256'),
       ttl: durationSchema(10).default(7 * 86400),
+      // OIDC issuer: JWT-SVIDs carry it as `iss`, and the discovery document names it.
+      issuer: z
+        .string()
+        .refine(isIssuerUrl, 'must be an https:// URL without query or fragment (http:// only on localhost or a loopback address)')
+        .optional(),
     })
     .prefault({}),
+  oidc_discovery: z
+    .strictObject({
+      // Where /.well-known/openid-configuration and the JWKS it names are served (plain HTTP: put TLS in front, as the issuer is https).
+      addr: z.string().refine((v) => parseHostPort(v) !== undefined, 'must be host:port, e.g. 127.0.0.1:8090'),
+    })
+    .optional(),
   crl: z.strictObject({ validity: durationSchema(60).default(86400) }).prefault({}),
   lifecycle: z
     .strictObject({
@@ -80,7 +103,7 @@ const serverConfigSchema = z.strictObject({
     })
     .refine((w) => w.backoff_max >= w.backoff_base, { message: 'must be at least backoff_base', path: ['backoff_max'] })
     .prefault({}),
-});
+}).refine((c) => c.oidc_discovery === undefined || c.jwt.issuer !== undefined, { message: 'oidc_discovery needs jwt.issuer (the URL the discovery document is published at)', path: ['jwt', 'issuer'] });
 
 export type RawServerConfig = z.infer<typeof serverConfigSchema>;
 

@@ -15,6 +15,8 @@ import { CertificateAuthority } from './ca/certificate-authority.js';
 import { CrlPublisher } from './ca/crl-publisher.js';
 import { inProcessCsrVerifier } from './ca/csr-verifier.js';
 import { CsrVerifierPool } from './ca/csr-verifier-pool.js';
+import { createOidcDiscoveryApp } from './oidc/discovery-app.js';
+import { parseHostPort } from '../common/config-file.js';
 import { DiskKeyManager, type KeyManager } from './ca/key-manager.js';
 import { loadUpstreamCa } from './ca/upstream.js';
 import { nextAlertAt } from './lifecycle/expiry-alerts.js';
@@ -44,6 +46,8 @@ export interface RunningServer {
   http?: HttpServer;
   /** Where the admin API listens, host:port (with the real port when 0 was asked). */
   adminAddress?: string;
+  /** host:port of the OIDC discovery listener, when `oidc_discovery` is configured. */
+  oidcAddress?: string;
   agentApi?: AgentApi;
   scheduler: LifecycleScheduler;
   bootstrapToken?: string;
@@ -117,6 +121,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       upstream,
       bundleGraceSeconds: config.lifecycle.bundle_grace,
       firstAlertAt: (notBefore, notAfter) => nextAlertAt(notBefore, notAfter, config.lifecycle.alert_thresholds, 0),
+      jwtIssuer: config.jwt.issuer,
     }, csrVerifier);
     await ca.ensureAuthorities();
     const crls = new CrlPublisher(store, keyManager, clock, log, { validitySeconds: config.crl.validity });
@@ -160,6 +165,8 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
     let http: HttpServer | undefined;
     let adminAddress: string | undefined;
     let agentApi: AgentApi | undefined;
+    let oidc: HttpServer | undefined;
+    let oidcAddress: string | undefined;
     if (options.listen !== false) {
       http = await new Promise<HttpServer>((resolveListen, reject) => {
         // Express 5 passes a listen error (port in use) to this callback.
@@ -181,7 +188,22 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
         httpServer.close();
         throw err;
       });
-      log.info({ admin_addr: adminAddress, agent_api_addr: agentApi.address, trust_domain: config.trust_domain, data_dir: config.data_dir }, 'sigil server listening');
+      if (config.oidc_discovery && config.jwt.issuer) {
+        const { host, port } = parseHostPort(config.oidc_discovery.addr) as { host: string; port: number };
+        const app = createOidcDiscoveryApp(ca, config.jwt.issuer);
+        const listening = agentApi;
+        oidc = await new Promise<HttpServer>((resolveListen, reject) => {
+          const server = app.listen(port, host, (err?: Error) => (err ? reject(new Error(`cannot listen on oidc_discovery.addr ${config.oidc_discovery?.addr}: ${err.message}`)) : resolveListen(server)));
+        }).catch(async (err: unknown) => {
+          void scheduler.stop();
+          httpServer.close();
+          await listening.close();
+          throw err;
+        });
+        const addr = oidc.address() as AddressInfo;
+        oidcAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+      }
+      log.info({ admin_addr: adminAddress, agent_api_addr: agentApi.address, ...(oidcAddress && { oidc_discovery_addr: oidcAddress, issuer: config.jwt.issuer }), trust_domain: config.trust_domain, data_dir: config.data_dir }, 'sigil server listening');
     }
     // Tests without a listener drive it themselves (runDue, deliverNow), as they do the scheduler.
     if (options.listen !== false) context.webhooks.start();
@@ -189,6 +211,11 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       await scheduler.stop();
       await agentApi?.close();
       await context.webhooks.stop();
+      if (oidc) {
+        const server = oidc;
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
       if (http) {
         const server = http;
         server.closeAllConnections();
@@ -197,7 +224,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       await csrVerifier.close();
       store.close();
     };
-    return { store, ca, context, app, scheduler, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(agentApi && { agentApi }), ...(bootstrapToken && { bootstrapToken }), close };
+    return { store, ca, context, app, scheduler, ...(http && { http }), ...(adminAddress && { adminAddress }), ...(oidcAddress && { oidcAddress }), ...(agentApi && { agentApi }), ...(bootstrapToken && { bootstrapToken }), close };
   } catch (err) {
     await csrVerifier.close();
     store.close();

@@ -71,6 +71,23 @@ export function encodeJwtBundleJwks(jwtAuthorities: readonly JwtAuthority[]): st
   return JSON.stringify({ keys: jwtKeys(jwtAuthorities, undefined) });
 }
 
+/** The JWS algorithm of a JWT authority's key, as Sigil signs with it (ES256, ES384, RS256). */
+function jwsAlgorithmOfJwk(key: Jwk): string {
+  if (key.kty === 'EC' && key.crv === 'P-256') return 'ES256';
+  if (key.kty === 'EC' && key.crv === 'P-384') return 'ES384';
+  if (key.kty === 'RSA') return 'RS256';
+  return fail(`no JWS algorithm for a ${key.kty ?? 'typeless'} key${key.crv ? ` on ${key.crv}` : ''}`);
+}
+
+/**
+ * The JWKS an OIDC discovery document names (RFC 7517 with `use: sig` and `alg` on each key, as
+ * AWS IAM, GCP workload identity federation and Vault's JWT auth expect): the JWT authorities only.
+ */
+export function encodeOidcJwks(jwtAuthorities: readonly JwtAuthority[]): string {
+  const keys = jwtKeys(jwtAuthorities, 'sig').map((key, i) => ({ ...key, alg: jwsAlgorithmOfJwk((jwtAuthorities[i] as JwtAuthority).publicKeyJwk) }));
+  return JSON.stringify({ keys });
+}
+
 function spiffeBundleKeys(bundle: SpiffeBundleInput): Record<string, unknown>[] {
   const x509Keys = bundle.x509Authorities.map((der, i) => {
     let jwk: Jwk;

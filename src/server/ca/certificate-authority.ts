@@ -35,6 +35,8 @@ export interface CaSettings {
   bundleGraceSeconds: number;
   /** When the first expiry alert of a new SVID is due (null: never). */
   firstAlertAt(notBefore: number, notAfter: number): number | null;
+  /** `iss` of every JWT-SVID (OIDC discovery); none when unset. */
+  jwtIssuer?: string | undefined;
 }
 
 /** Why an SVID got a shorter life than asked for (lessons-from-peers row 19: never cap silently). */
@@ -285,7 +287,7 @@ export class CertificateAuthority {
     const ttl = this.effectiveTtl(params.ttlSeconds ?? this.settings.defaultJwtTtlSeconds, authority.notAfter, now);
     const iat = Math.floor(now / 1000);
     const exp = iat + ttl.effectiveSeconds;
-    const token = await signJwtSvid(keys, authority.id, { sub: params.spiffeId, aud: params.audience, iat, exp });
+    const token = await signJwtSvid(keys, authority.id, { sub: params.spiffeId, aud: params.audience, iat, exp, iss: this.settings.jwtIssuer });
     return { token, spiffeId: params.spiffeId, audience: params.audience, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000), kid: authority.id, ttl };
   }
 }
