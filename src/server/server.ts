@@ -1,5 +1,6 @@
 import { preparePrivateDirectory, preparePrivateFile, removeStaleTempFiles, tightenIfPresent, writeFileAtomic } from '../common/files.js';
 import { crashPoint } from '../common/crash-point.js';
+import type { Express } from 'express';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -94,6 +95,21 @@ function checkTrustDomain(store: Store, trustDomain: string, dataDir: string): v
   }
 }
 
+/** Listen with an Express app; `what` names the setting in the error (a port in use, say). Resolves with the real host:port. */
+async function listenHttp(app: Express, host: string, port: number, what: string): Promise<{ server: HttpServer; address: string }> {
+  const server = await new Promise<HttpServer>((resolveListen, reject) => {
+    // Express 5 passes a listen error (port in use) to this callback.
+    const listening = app.listen(port, host, (err?: Error) => (err ? reject(new Error(`cannot listen on ${what}: ${err.message}`)) : resolveListen(listening)));
+  });
+  const addr = server.address() as AddressInfo;
+  return { server, address: `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` };
+}
+
+async function closeHttp(server: HttpServer): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+}
+
 export async function startServer(config: ServerConfig, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.log_level, process.stderr, config.log_format);
@@ -168,15 +184,12 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
     let oidc: HttpServer | undefined;
     let oidcAddress: string | undefined;
     if (options.listen !== false) {
-      http = await new Promise<HttpServer>((resolveListen, reject) => {
-        // Express 5 passes a listen error (port in use) to this callback.
-        const server = app.listen(config.adminPort, config.adminHost, (err?: Error) => (err ? reject(new Error(`cannot listen on admin_addr ${config.admin_addr}: ${err.message}`)) : resolveListen(server)));
-      }).catch((err: unknown) => {
+      const admin = await listenHttp(app, config.adminHost, config.adminPort, `admin_addr ${config.admin_addr}`).catch((err: unknown) => {
         void scheduler.stop();
         throw err;
       });
-      const addr = http.address() as AddressInfo;
-      adminAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+      http = admin.server;
+      adminAddress = admin.address;
       const httpServer = http;
       agentApi = await startAgentApi(
         { store, ca, clock, log, metrics: context.metrics, agentSvidTtlSeconds: config.svid.agent_ttl, currentCrls: () => crls.current() },
@@ -190,18 +203,15 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       });
       if (config.oidc_discovery && config.jwt.issuer) {
         const { host, port } = parseHostPort(config.oidc_discovery.addr) as { host: string; port: number };
-        const app = createOidcDiscoveryApp(ca, config.jwt.issuer);
         const listening = agentApi;
-        oidc = await new Promise<HttpServer>((resolveListen, reject) => {
-          const server = app.listen(port, host, (err?: Error) => (err ? reject(new Error(`cannot listen on oidc_discovery.addr ${config.oidc_discovery?.addr}: ${err.message}`)) : resolveListen(server)));
-        }).catch(async (err: unknown) => {
+        const discovery = await listenHttp(createOidcDiscoveryApp(ca, config.jwt.issuer), host, port, `oidc_discovery.addr ${config.oidc_discovery.addr}`).catch(async (err: unknown) => {
           void scheduler.stop();
           httpServer.close();
           await listening.close();
           throw err;
         });
-        const addr = oidc.address() as AddressInfo;
-        oidcAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+        oidc = discovery.server;
+        oidcAddress = discovery.address;
       }
       log.info({ admin_addr: adminAddress, agent_api_addr: agentApi.address, ...(oidcAddress && { oidc_discovery_addr: oidcAddress, issuer: config.jwt.issuer }), trust_domain: config.trust_domain, data_dir: config.data_dir }, 'sigil server listening');
     }
@@ -211,16 +221,8 @@ export async function startServer(config: ServerConfig, options: ServerOptions =
       await scheduler.stop();
       await agentApi?.close();
       await context.webhooks.stop();
-      if (oidc) {
-        const server = oidc;
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
-      }
-      if (http) {
-        const server = http;
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
-      }
+      if (oidc) await closeHttp(oidc);
+      if (http) await closeHttp(http);
       await csrVerifier.close();
       store.close();
     };
