@@ -4,8 +4,7 @@ import { SigilError, invalidArgument, unprocessable } from '../../../common/erro
 import { parseSpiffeId } from '../../../spiffe/id.js';
 import type { Entry, EntryFields } from '../../../store/entries.js';
 import type { ApiContext } from '../context.js';
-import { csrField, signedSvidJson, verifiedCsrOf } from './signed-svid.js';
-import { actorOf } from '../auth.js';
+import { csrField, signCsrForRequest } from './signed-svid.js';
 import { auditedMutation, recordFailure } from '../audited.js';
 import { presentEntry } from '../present.js';
 import { dnsNameSchema, durationField, pageQuery, plainText, repeatedQuery, selectorSchema, spiffeIdSchema, validate, workloadSpiffeIdSchema } from '../validation.js';
@@ -174,13 +173,7 @@ export function entriesRouter(ctx: ApiContext): Router {
     const body = validate(signCsrSchema, req.body, 'body');
     const entry = ctx.store.entries.getOrThrow(id);
     try {
-      const csr = await verifiedCsrOf(ctx, body.csr);
-      const svid = await ctx.ca.issueX509Svid(
-        { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'workload', entryId: entry.id },
-        { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'entry.sign_csr', target: entry.id, result: 'ok', detail: { serial: issued.serial } }) },
-      );
-      ctx.metrics.svidsIssued.inc({ kind: 'workload' });
-      res.status(201).json(signedSvidJson(ctx, svid));
+      res.status(201).json(await signCsrForRequest(ctx, req, body.csr, { spiffeId: entry.spiffeId, dnsNames: entry.dnsNames, ttlSeconds: entry.x509SvidTtl, kind: 'workload', entryId: entry.id }, 'entry.sign_csr', entry.id));
     } catch (err) {
       recordFailure(ctx, req, 'entry.sign_csr', entry.id, err);
       throw err;

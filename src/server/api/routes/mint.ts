@@ -2,13 +2,12 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { unprocessable } from '../../../common/errors.js';
 import { keyAlgorithms } from '../../../pki/keys.js';
-import { pemEncodeAll } from '../../../pki/pem.js';
 import { parseSpiffeId } from '../../../spiffe/id.js';
 import type { ApiContext } from '../context.js';
 import { actorOf } from '../auth.js';
 import { recordFailure } from '../audited.js';
 import { presentTtl } from '../present.js';
-import { csrField, signedSvidJson, verifiedCsrOf } from './signed-svid.js';
+import { csrField, signCsrForRequest, signedSvidJson } from './signed-svid.js';
 import { audienceSchema, dnsNameSchema, durationField, validate, workloadSpiffeIdSchema } from '../validation.js';
 
 const x509Schema = z.strictObject({
@@ -45,16 +44,9 @@ export function mintRouter(ctx: ApiContext): Router {
         after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'x509.mint', target: body.spiffe_id, result: 'ok', detail: { serial: issued.serial } }),
       });
       ctx.metrics.svidsIssued.inc({ kind: 'mint' });
-      res.status(201).json({
-        spiffe_id: svid.spiffeId,
-        serial: svid.serial,
-        svid_pem: pemEncodeAll('CERTIFICATE', svid.chainDer),
-        private_key_pem: svid.privateKeyPem,
-        bundle_pem: pemEncodeAll('CERTIFICATE', ctx.ca.x509BundleDer()),
-        not_before: svid.notBefore.toISOString(),
-        expires_at: svid.notAfter.toISOString(),
-        ttl: presentTtl(svid.ttl),
-      });
+      // The key right after the chain it belongs to.
+      const { spiffe_id, serial, svid_pem, ...rest } = signedSvidJson(ctx, svid);
+      res.status(201).json({ spiffe_id, serial, svid_pem, private_key_pem: svid.privateKeyPem, ...rest });
     } catch (err) {
       recordFailure(ctx, req, 'x509.mint', body.spiffe_id, err);
       throw err;
@@ -67,13 +59,7 @@ export function mintRouter(ctx: ApiContext): Router {
     const body = validate(signSchema, req.body, 'body');
     try {
       checkMembership(body.spiffe_id);
-      const csr = await verifiedCsrOf(ctx, body.csr);
-      const svid = await ctx.ca.issueX509Svid(
-        { spiffeId: body.spiffe_id, dnsNames: body.dns_names, ttlSeconds: body.ttl, subjectPublicKey: csr.subjectPublicKeyInfo, kind: 'mint' },
-        { after: (issued) => ctx.store.audit.record(ctx.clock.now().getTime(), { actor: actorOf(req), action: 'x509.sign', target: body.spiffe_id, result: 'ok', detail: { serial: issued.serial } }) },
-      );
-      ctx.metrics.svidsIssued.inc({ kind: 'mint' });
-      res.status(201).json(signedSvidJson(ctx, svid));
+      res.status(201).json(await signCsrForRequest(ctx, req, body.csr, { spiffeId: body.spiffe_id, dnsNames: body.dns_names, ttlSeconds: body.ttl, kind: 'mint' }, 'x509.sign', body.spiffe_id));
     } catch (err) {
       recordFailure(ctx, req, 'x509.sign', body.spiffe_id, err);
       throw err;
