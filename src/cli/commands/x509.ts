@@ -21,6 +21,19 @@ interface MintedX509Json {
   ttl: ReturnType<typeof presentTtl>;
 }
 
+type SignedX509Json = Omit<MintedX509Json, 'private_key_pem'>;
+
+/** `--write DIR` of x509 mint and sign: svid.pem, key.pem (0600, mint only) and bundle.pem, then what was written. */
+function writeIssuedFiles(dir: string, issued: SignedX509Json & { private_key_pem?: string }, json: boolean): void {
+  const files = { svid_file: join(dir, 'svid.pem'), ...(issued.private_key_pem !== undefined && { key_file: join(dir, 'key.pem') }), bundle_file: join(dir, 'bundle.pem') };
+  ensureDirectory(dir);
+  writeFileWithMode(files.svid_file, issued.svid_pem, 0o644);
+  if (files.key_file !== undefined) writeFileWithMode(files.key_file, issued.private_key_pem as string, 0o600);
+  writeFileWithMode(files.bundle_file, issued.bundle_pem, 0o644);
+  if (json) printJson({ spiffe_id: issued.spiffe_id, serial: issued.serial, not_before: issued.not_before, expires_at: issued.expires_at, ttl: issued.ttl, ...files });
+  else printText([`X509-SVID written to ${files.svid_file}`, ...(files.key_file ? [`Private key written to ${files.key_file}`] : []), `Root CAs written to ${files.bundle_file}`].join('\n'));
+}
+
 /** Spelled out rather than imported: loading pki/ (WebCrypto, @peculiar/x509) would slow every command. */
 const keyTypes = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] as const satisfies readonly KeyAlgorithm[];
 // Fails to compile when pki/ gains a key type that is missing above.
@@ -48,21 +61,11 @@ const mint = leaf({
       else printText(`X509-SVID:\n${minted.svid_pem}Private key:\n${minted.private_key_pem.trimEnd()}\nRoot CAs:\n${minted.bundle_pem}`);
       return 0;
     }
-    const files = { svid_file: join(dir, 'svid.pem'), key_file: join(dir, 'key.pem'), bundle_file: join(dir, 'bundle.pem') };
-    ensureDirectory(dir);
-    writeFileWithMode(files.svid_file, minted.svid_pem, 0o644);
-    writeFileWithMode(files.key_file, minted.private_key_pem, 0o600);
-    writeFileWithMode(files.bundle_file, minted.bundle_pem, 0o644);
-    if (outputFormat(flags) === 'json') {
-      printJson({ spiffe_id: minted.spiffe_id, serial: minted.serial, not_before: minted.not_before, expires_at: minted.expires_at, ttl: minted.ttl, ...files });
-    } else {
-      printText(`X509-SVID written to ${files.svid_file}\nPrivate key written to ${files.key_file}\nRoot CAs written to ${files.bundle_file}`);
-    }
+    writeIssuedFiles(dir, minted, outputFormat(flags) === 'json');
     return 0;
   },
 });
 
-type SignedX509Json = Omit<MintedX509Json, 'private_key_pem'>;
 
 const sign = leaf({
   name: 'sign',
@@ -93,12 +96,7 @@ const sign = leaf({
       else printText(`X509-SVID:\n${signed.svid_pem}Root CAs:\n${signed.bundle_pem}`);
       return 0;
     }
-    const files = { svid_file: join(dir, 'svid.pem'), bundle_file: join(dir, 'bundle.pem') };
-    ensureDirectory(dir);
-    writeFileWithMode(files.svid_file, signed.svid_pem, 0o644);
-    writeFileWithMode(files.bundle_file, signed.bundle_pem, 0o644);
-    if (outputFormat(flags) === 'json') printJson({ spiffe_id: signed.spiffe_id, serial: signed.serial, not_before: signed.not_before, expires_at: signed.expires_at, ttl: signed.ttl, ...files });
-    else printText(`X509-SVID written to ${files.svid_file}\nRoot CAs written to ${files.bundle_file}`);
+    writeIssuedFiles(dir, signed, outputFormat(flags) === 'json');
     return 0;
   },
 });
