@@ -12,7 +12,7 @@ import type { Caller } from '../../src/agent/endpoints/caller.js';
 import { systemClock } from '../../src/common/clock.js';
 import { IdentifiedConnections } from '../../src/common/grpc/connection-injector.js';
 import { workloadApiService } from '../../src/common/grpc/protos.js';
-import { silentLogger } from '../../src/common/logger.js';
+import { createLogger, silentLogger } from '../../src/common/logger.js';
 import { serveParent } from './ipc.js';
 import { perStreamFetchX509Svid } from './per-stream-baseline.js';
 
@@ -42,7 +42,7 @@ async function waitForSvids(count: number, timeoutMs: number): Promise<void> {
 serveParent({
   async start(args: AgentStart) {
     const config = loadAgentConfig(undefined, {}, { trust_domain: 'bench.org', server_address: args.serverAddress, data_dir: args.dataDir, socket_path: args.socketPath, join_token: args.joinToken, insecure_bootstrap: true, health_addr: '127.0.0.1:0', max_svids: 100_000 });
-    agent = await startAgent(config, { log: process.env.BENCH_AGENT_LOG ? (await import('../../src/common/logger.js')).createLogger('warn', process.stderr) : silentLogger });
+    agent = await startAgent(config, { log: process.env.BENCH_AGENT_LOG ? createLogger('warn', process.stderr) : silentLogger });
     const server = new grpc.Server();
     const connections = new IdentifiedConnections<Caller>(server, 'baseline');
     const handler = perStreamFetchX509Svid({ node: agent.node, sync: agent.sync, svids: agent.svids, clock: systemClock, log: silentLogger, hashCache: new ExecutableHashCache(), callerOf: (call) => connections.identityOf(call) });
